@@ -1,0 +1,654 @@
+"""Value codecs: Python values to C bytes and back. Compiled with mypyc when available.
+
+A codec is built once per type (or record member) by `marshal.build_codec`; encoding and
+decoding only index, convert and store. Errors are built in cold helpers and name the
+record member or argument (``label``) they concern.
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import math
+import struct
+from typing import Any, Final, Union
+
+from koffi_typed.pointer import Pointer, compatible
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+_U64: Final = struct.Struct("<Q")
+_F64: Final = struct.Struct("<d")
+_PAGE: Final = 4096
+
+
+def _describe(value: object) -> str:
+    return type(value).__name__
+
+
+def _wrong_type(label: str, expected: str, value: object) -> TypeError:
+    return TypeError(f"{label}: expected {expected}, got {_describe(value)}")
+
+
+def _out_of_range(label: str, ctype: str, value: int, lo: int, hi: int) -> OverflowError:
+    return OverflowError(f"{label}: {value} is out of range for {ctype} [{lo}, {hi}]")
+
+
+def to_int(label: str, ctype: str, value: object) -> int:
+    """An int from ``value`` (ints and ``__index__`` objects, never bools or floats)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (bool, float, str, bytes)) or not hasattr(value, "__index__"):
+        raise _wrong_type(label, f"int ({ctype})", value)
+    return int(value.__index__())  # type: ignore[attr-defined]
+
+
+def read_string(address: int, unit: int) -> bytes:
+    """The bytes of a NUL-terminated string of ``unit``-byte characters at ``address``.
+
+    Reads page by page so it never touches memory past the page holding the terminator.
+    """
+    data = b""
+    pos = address
+    while True:
+        chunk = ctypes.string_at(pos, _PAGE - pos % _PAGE)
+        start = len(data) - len(data) % unit
+        data += chunk
+        pos += len(chunk)
+        zero = b"\0" * unit
+        at = data.find(zero, start)
+        while at >= 0 and at % unit:
+            at = data.find(zero, at + 1)
+        if at >= 0:
+            return data[:at]
+
+
+class Codec:
+    """Converts one C type: ``encode`` writes ``value`` into ``buf`` at ``offset``."""
+
+    size: int
+    label: str
+    ctype: str
+
+    def __init__(self, size: int, label: str, ctype: str) -> None:
+        self.size = size
+        self.label = label
+        self.ctype = ctype
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        raise NotImplementedError
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        raise NotImplementedError
+
+    def zero(self) -> object:
+        """The Python value of all-zero bytes (the default of a member)."""
+        return self.decode(bytes(self.size), 0)
+
+
+class IntCodec(Codec):
+    """Integers of 8 to 64 bits, either byte order, range-checked."""
+
+    fmt: struct.Struct
+    lo: int
+    hi: int
+
+    def __init__(self, size: int, label: str, ctype: str, fmt: str, lo: int, hi: int) -> None:
+        super().__init__(size, label, ctype)
+        self.fmt = struct.Struct(fmt)
+        self.lo = lo
+        self.hi = hi
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            v: int = value
+        else:
+            v = to_int(self.label, self.ctype, value)
+        if v < self.lo or v > self.hi:
+            raise _out_of_range(self.label, self.ctype, v, self.lo, self.hi)
+        self.fmt.pack_into(buf, offset, v)
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        return self.fmt.unpack_from(buf, offset)[0]
+
+
+class EnumCodec(IntCodec):
+    """Enum values: ints in, members of the enum class (when there is one) out."""
+
+    enum_class: Any
+
+    def __init__(self, size: int, label: str, ctype: str, fmt: str, lo: int, hi: int,
+                 enum_class: Any) -> None:
+        super().__init__(size, label, ctype, fmt, lo, hi)
+        self.enum_class = enum_class
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        value = self.fmt.unpack_from(buf, offset)[0]
+        if self.enum_class is not None:
+            try:
+                return self.enum_class(value)
+            except ValueError:
+                return value
+        return value
+
+
+class WideIntCodec(Codec):
+    """128-bit integers."""
+
+    signed: bool
+    lo: int
+    hi: int
+
+    def __init__(self, size: int, label: str, ctype: str, signed: bool) -> None:
+        super().__init__(size, label, ctype)
+        self.signed = signed
+        bits = size * 8
+        self.lo = -(1 << (bits - 1)) if signed else 0
+        self.hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        v = to_int(self.label, self.ctype, value)
+        if v < self.lo or v > self.hi:
+            raise _out_of_range(self.label, self.ctype, v, self.lo, self.hi)
+        buf[offset:offset + self.size] = v.to_bytes(self.size, "little", signed=self.signed)
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        return int.from_bytes(bytes(buf[offset:offset + self.size]), "little",
+                              signed=self.signed)
+
+
+class BoolCodec(Codec):
+    """C ``bool``: only Python ``bool`` values are accepted."""
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if value is True:
+            buf[offset] = 1
+        elif value is False:
+            buf[offset] = 0
+        else:
+            raise _wrong_type(self.label, "bool", value)
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        return buf[offset] != 0
+
+
+class FloatCodec(Codec):
+    """``float`` and ``double`` from Python floats or ints."""
+
+    fmt: struct.Struct
+
+    def __init__(self, size: int, label: str, ctype: str, fmt: str) -> None:
+        super().__init__(size, label, ctype)
+        self.fmt = struct.Struct(fmt)
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if isinstance(value, float):
+            v: float = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            v = float(value)
+        else:
+            raise _wrong_type(self.label, f"float ({self.ctype})", value)
+        try:
+            self.fmt.pack_into(buf, offset, v)
+        except OverflowError:
+            raise OverflowError(f"{self.label}: {v!r} is out of range for {self.ctype}") from None
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        return self.fmt.unpack_from(buf, offset)[0]
+
+
+def double_to_x87(v: float) -> bytes:
+    """The 10-byte x87 extended-precision encoding of a double."""
+    bits = _U64.unpack(_F64.pack(v))[0]
+    sign = bits >> 63
+    exp = (bits >> 52) & 0x7FF
+    mant = bits & ((1 << 52) - 1)
+    if exp == 0 and mant == 0:
+        e, m = 0, 0
+    elif exp == 0x7FF:
+        e, m = 0x7FFF, (1 << 63) | (mant << 11)
+    elif exp == 0:
+        shift = mant.bit_length()
+        e, m = shift - 1 - 1074 + 16383, mant << (64 - shift)
+    else:
+        e, m = exp - 1023 + 16383, (1 << 63) | (mant << 11)
+    return m.to_bytes(8, "little") + ((sign << 15) | e).to_bytes(2, "little")
+
+
+def x87_to_double(data: bytes) -> float:
+    """A double from the 10-byte x87 extended-precision encoding (rounded)."""
+    m = int.from_bytes(data[:8], "little")
+    se = int.from_bytes(data[8:10], "little")
+    sign = -1.0 if se >> 15 else 1.0
+    e = se & 0x7FFF
+    if e == 0x7FFF:
+        return sign * math.inf if m & ((1 << 63) - 1) == 0 else math.nan
+    if m == 0:
+        return sign * 0.0
+    try:
+        return sign * math.ldexp(float(m), e - 16383 - 63 if e else 1 - 16383 - 63)
+    except OverflowError:
+        return sign * math.inf
+
+
+def double_to_quad(v: float) -> bytes:
+    """The IEEE binary128 encoding of a double."""
+    bits = _U64.unpack(_F64.pack(v))[0]
+    sign = bits >> 63
+    exp = (bits >> 52) & 0x7FF
+    mant = bits & ((1 << 52) - 1)
+    if exp == 0 and mant == 0:
+        e, m = 0, 0
+    elif exp == 0x7FF:
+        e, m = 0x7FFF, mant << 60
+    elif exp == 0:
+        shift = mant.bit_length()
+        e, m = shift - 1 - 1074 + 16383, (mant << (113 - shift)) & ((1 << 112) - 1)
+    else:
+        e, m = exp - 1023 + 16383, mant << 60
+    return ((sign << 127) | (e << 112) | m).to_bytes(16, "little")
+
+
+def quad_to_double(data: bytes) -> float:
+    """A double from the IEEE binary128 encoding (rounded)."""
+    q = int.from_bytes(data[:16], "little")
+    sign = -1.0 if q >> 127 else 1.0
+    e = (q >> 112) & 0x7FFF
+    m = q & ((1 << 112) - 1)
+    if e == 0x7FFF:
+        return sign * math.inf if m == 0 else math.nan
+    if e == 0 and m == 0:
+        return sign * 0.0
+    if e:
+        m |= 1 << 112
+    try:
+        return sign * math.ldexp(float(m), (e if e else 1) - 16383 - 112)
+    except OverflowError:
+        return sign * math.inf
+
+
+class LongDoubleCodec(Codec):
+    """``long double`` as x87 extended (``quad=False``) or binary128, from Python floats."""
+
+    quad: bool
+
+    def __init__(self, size: int, label: str, ctype: str, quad: bool) -> None:
+        super().__init__(size, label, ctype)
+        self.quad = quad
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if isinstance(value, float):
+            v: float = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            v = float(value)
+        else:
+            raise _wrong_type(self.label, "float (long double)", value)
+        data = double_to_quad(v) if self.quad else double_to_x87(v)
+        buf[offset:offset + self.size] = data + bytes(self.size - len(data))
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        data = bytes(buf[offset:offset + self.size])
+        return quad_to_double(data) if self.quad else x87_to_double(data)
+
+
+class BitfieldCodec(Codec):
+    """A bitfield: ``bits`` bits starting at bit ``shift`` of the bytes at the offset."""
+
+    shift: int
+    bits: int
+    signed: bool
+    boolean: bool
+    lo: int
+    hi: int
+
+    def __init__(self, label: str, ctype: str, shift: int, bits: int, signed: bool,
+                 boolean: bool) -> None:
+        super().__init__((shift + bits + 7) // 8, label, ctype)
+        self.shift = shift
+        self.bits = bits
+        self.signed = signed
+        self.boolean = boolean
+        self.lo = -(1 << (bits - 1)) if signed else 0
+        self.hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if self.boolean:
+            if value is not True and value is not False:
+                raise _wrong_type(self.label, "bool", value)
+            v = 1 if value else 0
+        else:
+            v = to_int(self.label, self.ctype, value)
+            if v < self.lo or v > self.hi:
+                raise _out_of_range(self.label, f"{self.ctype} : {self.bits}", v, self.lo,
+                                    self.hi)
+        end = offset + self.size
+        word = int.from_bytes(bytes(buf[offset:end]), "little")
+        mask = ((1 << self.bits) - 1) << self.shift
+        word = (word & ~mask) | ((v << self.shift) & mask)
+        buf[offset:end] = word.to_bytes(self.size, "little")
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        word = int.from_bytes(bytes(buf[offset:offset + self.size]), "little")
+        v = (word >> self.shift) & ((1 << self.bits) - 1)
+        if self.boolean:
+            return v != 0
+        if self.signed and v >> (self.bits - 1):
+            v -= 1 << self.bits
+        return v
+
+
+def _pointer_fmt(size: int) -> struct.Struct:
+    return struct.Struct("<Q" if size == 8 else "<I")
+
+
+class PointerCodec(Codec):
+    """Typed pointers: `Pointer` values or ``None`` (NULL); plain ints only for ``void *``."""
+
+    fmt: struct.Struct
+    pointee: Any
+    void: bool
+
+    def __init__(self, size: int, label: str, ctype: str, pointee: Any, void: bool) -> None:
+        super().__init__(size, label, ctype)
+        self.fmt = _pointer_fmt(size)
+        self.pointee = pointee
+        self.void = void
+
+    def address_of(self, value: object, keep: list[object]) -> int:
+        if value is None:
+            return 0
+        if isinstance(value, Pointer):
+            if not self.void and not compatible(self.pointee, value.type):
+                raise TypeError(f"{self.label}: expected {self.ctype}, got a pointer to "
+                                f"{value.type.name}")
+            return value.address
+        if self.void and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _wrong_type(self.label, f"Pointer ({self.ctype}) or None", value)
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        self.fmt.pack_into(buf, offset, self.address_of(value, keep))
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        address: int = self.fmt.unpack_from(buf, offset)[0]
+        return Pointer(address, self.pointee) if address else None
+
+
+class StringCodec(Codec):
+    """``char *`` (UTF-8), ``char16_t *`` (UTF-16) and ``char32_t *`` (UTF-32) strings."""
+
+    fmt: struct.Struct
+    unit: int
+    encoding: str
+
+    def __init__(self, size: int, label: str, ctype: str, unit: int) -> None:
+        super().__init__(size, label, ctype)
+        self.fmt = _pointer_fmt(size)
+        self.unit = unit
+        self.encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[unit]
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if value is None:
+            address = 0
+        elif isinstance(value, str):
+            data = value.encode(self.encoding, "surrogateescape" if self.unit == 1 else "strict")
+            cbuf = ctypes.create_string_buffer(data + b"\0" * self.unit, len(data) + self.unit)
+            keep.append(cbuf)
+            address = ctypes.addressof(cbuf)
+        elif isinstance(value, bytes) and self.unit == 1:
+            cbuf = ctypes.create_string_buffer(value + b"\0", len(value) + 1)
+            keep.append(cbuf)
+            address = ctypes.addressof(cbuf)
+        elif isinstance(value, Pointer):
+            address = value.address
+        else:
+            raise _wrong_type(self.label, f"str or None ({self.ctype})", value)
+        self.fmt.pack_into(buf, offset, address)
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        address: int = self.fmt.unpack_from(buf, offset)[0]
+        if not address:
+            return None
+        return self.decode_text(read_string(address, self.unit))
+
+    def decode_text(self, data: bytes) -> str:
+        return data.decode(self.encoding, "surrogateescape" if self.unit == 1 else "replace")
+
+
+class ArrayCodec(Codec):
+    """Fixed arrays: lists (``'Array'``), `array.array` (``'Typed'``), str or bytes."""
+
+    elem: Codec
+    length: int
+    hint: str
+    bulk: struct.Struct | None
+    typecode: str
+    encoding: str
+
+    def __init__(self, label: str, ctype: str, elem: Codec, length: int, hint: str,
+                 bulk_fmt: str, typecode: str) -> None:
+        super().__init__(elem.size * length, label, ctype)
+        self.elem = elem
+        self.length = length
+        self.hint = hint
+        self.bulk = struct.Struct(f"<{length}{bulk_fmt}") if bulk_fmt else None
+        self.typecode = typecode
+        self.encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}.get(elem.size, "")
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if self.hint == "String" and isinstance(value, (str, bytes)):
+            self.encode_text(buf, offset, value)
+            return
+        if isinstance(value, (bytes, bytearray, memoryview)) and (
+                self.hint == "Bytes" or self.elem.size == 1):
+            data = bytes(value)[:self.size]
+            buf[offset:offset + self.size] = data + bytes(self.size - len(data))
+            return
+        if not isinstance(value, (list, tuple, array.array)):
+            raise _wrong_type(self.label, f"list of {self.length} ({self.ctype})", value)
+        self.encode_items(buf, offset, value, self.length, keep)
+
+    def encode_items(self, buf: bytearray, offset: int, items: Any, limit: int,
+                     keep: list[object]) -> None:
+        count = len(items)
+        if count > limit:
+            raise ValueError(f"{self.label}: {count} items do not fit in {self.ctype}")
+        elem = self.elem
+        step = elem.size
+        for i in range(count):
+            elem.encode(buf, offset + i * step, items[i], keep)
+        end = offset + self.size
+        start = offset + count * step
+        if start < end:
+            buf[start:end] = bytes(end - start)
+
+    def encode_text(self, buf: bytearray, offset: int, value: str | bytes) -> None:
+        if isinstance(value, str):
+            data = value.encode(self.encoding, "surrogateescape" if self.elem.size == 1
+                                else "strict")
+        else:
+            data = value
+        room = self.size - self.elem.size
+        data = data[:room - room % self.elem.size] if len(data) > room else data
+        buf[offset:offset + self.size] = data + bytes(self.size - len(data))
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        return self.decode_n(buf, offset, self.length)
+
+    def decode_n(self, buf: Buffer, offset: int, count: int) -> object:
+        if self.hint == "String":
+            data = bytes(buf[offset:offset + count * self.elem.size])
+            unit = self.elem.size
+            zero = b"\0" * unit
+            at = data.find(zero)
+            while at >= 0 and at % unit:
+                at = data.find(zero, at + 1)
+            if at >= 0:
+                data = data[:at]
+            return data.decode(self.encoding, "surrogateescape" if unit == 1 else "replace")
+        if self.hint == "Bytes":
+            return bytes(buf[offset:offset + count * self.elem.size])
+        bulk = self.bulk
+        if bulk is not None and count == self.length:
+            items: list[Any] = list(bulk.unpack_from(buf, offset))
+        else:
+            step = self.elem.size
+            items = [self.elem.decode(buf, offset + i * step) for i in range(count)]
+        if self.hint == "Typed":
+            return array.array(self.typecode, items)
+        return items
+
+
+class Slot:
+    """One member of a record codec."""
+
+    name: str
+    offset: int
+    codec: Codec
+    count_of: int
+    counted_by: int
+
+    def __init__(self, name: str, offset: int, codec: Codec) -> None:
+        self.name = name
+        self.offset = offset
+        self.codec = codec
+        self.count_of = -1
+        self.counted_by = -1
+
+
+class CountedPointerCodec(PointerCodec):
+    """A pointer member whose element count is another member: lists in and out."""
+
+    elem: Codec
+
+    def __init__(self, size: int, label: str, ctype: str, pointee: Any, elem: Codec) -> None:
+        super().__init__(size, label, ctype, pointee, False)
+        self.elem = elem
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if not isinstance(value, (list, tuple)):
+            super().encode(buf, offset, value, keep)
+            return
+        step = self.elem.size
+        data = bytearray(step * len(value))
+        for i in range(len(value)):
+            self.elem.encode(data, i * step, value[i], keep)
+        cbuf = ctypes.create_string_buffer(bytes(data), max(len(data), 1))
+        keep.append(cbuf)
+        self.fmt.pack_into(buf, offset, ctypes.addressof(cbuf))
+
+    def decode_n(self, buf: Buffer, offset: int, count: int) -> object:
+        address: int = self.fmt.unpack_from(buf, offset)[0]
+        if not address:
+            return None
+        step = self.elem.size
+        data = ctypes.string_at(address, step * count)
+        return [self.elem.decode(data, i * step) for i in range(count)]
+
+
+class RecordCodec(Codec):
+    """Structs: instances of their record class (or dicts of members) in, instances out."""
+
+    cls: Any
+    slots: list[Slot]
+    names: dict[str, int]
+    counted: bool
+
+    def __init__(self, size: int, label: str, ctype: str, cls: Any) -> None:
+        super().__init__(size, label, ctype)
+        self.cls = cls
+        self.slots = []
+        self.names = {}
+        self.counted = False
+
+    def add(self, slot: Slot) -> None:
+        self.names[slot.name] = len(self.slots)
+        self.slots.append(slot)
+
+    def member_values(self, value: object) -> list[object]:
+        slots = self.slots
+        if isinstance(value, self.cls):
+            values = [getattr(value, s.name) for s in slots]
+        elif isinstance(value, dict):
+            for key in value:
+                if key not in self.names:
+                    raise TypeError(f"{self.label}: {self.ctype} has no member {key!r}")
+            values = [value[s.name] if s.name in value else s.codec.zero() for s in slots]
+        else:
+            raise _wrong_type(self.label, f"{self.ctype} instance or dict", value)
+        if self.counted:
+            for i in range(len(slots)):
+                target = slots[i].counted_by
+                if target < 0:
+                    continue
+                items = values[i]
+                n = 0 if items is None else len(items)  # type: ignore[arg-type]
+                declared = values[target]
+                if declared != n and declared != 0:
+                    raise ValueError(f"{self.label}: mismatched dynamic length between "
+                                     f"'{slots[target].name}' ({declared}) and actual array "
+                                     f"'{slots[i].name}' ({n})")
+                values[target] = n
+        return values
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        values = self.member_values(value)
+        slots = self.slots
+        for i in range(len(slots)):
+            slot = slots[i]
+            slot.codec.encode(buf, offset + slot.offset, values[i], keep)
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        obj = object.__new__(self.cls)
+        slots = self.slots
+        for slot in slots:
+            if slot.counted_by < 0:
+                setattr(obj, slot.name, slot.codec.decode(buf, offset + slot.offset))
+        if self.counted:
+            for slot in slots:
+                if slot.counted_by >= 0:
+                    count = getattr(obj, slots[slot.counted_by].name)
+                    setattr(obj, slot.name, self.decode_counted(slot, buf, offset, count))
+        return obj
+
+    def decode_counted(self, slot: Slot, buf: Buffer, offset: int, count: int) -> object:
+        codec = slot.codec
+        if isinstance(codec, ArrayCodec):
+            limit = min(max(count, 0), codec.length)
+            return codec.decode_n(buf, offset + slot.offset, limit)
+        if isinstance(codec, CountedPointerCodec):
+            return codec.decode_n(buf, offset + slot.offset, max(count, 0))
+        return codec.decode(buf, offset + slot.offset)
+
+
+class UnionCodec(Codec):
+    """Unions: instances hold their bytes; a dict with one member encodes that member."""
+
+    cls: Any
+    members: dict[str, Codec]
+
+    def __init__(self, size: int, label: str, ctype: str, cls: Any) -> None:
+        super().__init__(size, label, ctype)
+        self.cls = cls
+        self.members = {}
+
+    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if isinstance(value, self.cls):
+            buf[offset:offset + self.size] = value._koffi_bytes
+            keep.extend(value._koffi_keep)
+            return
+        if not isinstance(value, dict) or len(value) > 1:
+            raise _wrong_type(self.label, f"{self.ctype} instance or a dict with one member",
+                              value)
+        buf[offset:offset + self.size] = bytes(self.size)
+        for key in value:
+            codec = self.members.get(key)
+            if codec is None:
+                raise TypeError(f"{self.label}: {self.ctype} has no member {key!r}")
+            codec.encode(buf, offset, value[key], keep)
+
+    def decode(self, buf: Buffer, offset: int) -> object:
+        obj = object.__new__(self.cls)
+        obj._koffi_bytes = bytearray(buf[offset:offset + self.size])
+        obj._koffi_keep = []
+        return obj

@@ -1,0 +1,108 @@
+"""`Pointer`: a C address together with the type it points to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from koffi_typed.types import Type
+
+__all__ = ["Pointer", "Ptr", "compatible"]
+
+T = TypeVar("T")
+
+
+class Pointer(Generic[T]):
+    """An address in C memory and the `Type` of what it points to.
+
+    ``int(p)`` is the address, ``bool(p)`` is false for NULL, ``p.deref()`` and ``p[i]``
+    read the pointee (or element ``i``), ``p.cast(spec)`` changes the pointee type, and
+    ``p + n`` moves by ``n`` elements. As an annotation, ``koffi.Ptr["Node"]`` declares a
+    typed pointer member (forward references allowed).
+    """
+
+    __slots__ = ("address", "type")
+
+    address: int
+    type: Type
+
+    def __init__(self, address: int, type: Type) -> None:
+        if isinstance(address, bool) or not isinstance(address, int) or address < 0:
+            raise TypeError(f"Pointer address must be a non-negative int, not {address!r}")
+        self.address = address
+        self.type = type
+
+    def __int__(self) -> int:
+        return self.address
+
+    def __index__(self) -> int:
+        return self.address
+
+    def __bool__(self) -> bool:
+        return self.address != 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Pointer):
+            return self.address == other.address
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.address)
+
+    def __repr__(self) -> str:
+        return f"<Pointer {self.type.name} * at {self.address:#x}>"
+
+    def __add__(self, count: int) -> Pointer[T]:
+        return Pointer(self.address + count * self._stride(), self.type)
+
+    def __sub__(self, count: int) -> Pointer[T]:
+        return Pointer(self.address - count * self._stride(), self.type)
+
+    def _stride(self) -> int:
+        if self.type.size == 0:
+            raise TypeError(f"Cannot do arithmetic on a pointer to {self.type.name}")
+        return self.type.size
+
+    def _check_readable(self) -> None:
+        if not self.address:
+            raise ValueError(f"Cannot read through a NULL pointer to {self.type.name}")
+        if self.type.size == 0:
+            raise TypeError(f"Cannot read through a pointer to {self.type.name} "
+                            "(incomplete type; use cast())")
+
+    def deref(self) -> Any:
+        """Read the value pointed to."""
+        from koffi_typed import marshal
+        self._check_readable()
+        return marshal.decode_at(self.address, self.type)
+
+    def __getitem__(self, index: int) -> Any:
+        from koffi_typed import marshal
+        self._check_readable()
+        return marshal.decode_at(self.address + index * self.type.size, self.type)
+
+    def __setitem__(self, index: int, value: object) -> None:
+        from koffi_typed import marshal
+        self._check_readable()
+        marshal.encode_at(self.address + index * self.type.size, self.type, value)
+
+    def cast(self, spec: object) -> Pointer[Any]:
+        """The same address seen as another pointer type (``'int *'``) or pointee (``'int'``)."""
+        from koffi_typed.types import resolve_type
+        t = resolve_type(spec)
+        if t.primitive == "Pointer" and t.ref is not None:
+            t = t.ref
+        return Pointer(self.address, t)
+
+
+Ptr = Pointer
+
+
+def compatible(target: Type, actual: Type) -> bool:
+    """Whether a pointer to ``actual`` may be passed where a pointer to ``target`` is wanted."""
+    if target is actual or target.size == 0 or actual.size == 0:
+        return True
+    if target.primitive == actual.primitive and target.primitive not in (
+            "Record", "Union", "Array", "Pointer", "Enum"):
+        return target.size == actual.size
+    return False
