@@ -11,7 +11,16 @@ from koffi_typed.errors import Error, LoadError, ParseError
 from koffi_typed.pointer import Pointer, Ptr
 from koffi_typed.records import pack, struct, union
 from koffi_typed.types import (
-    Member, Type, alias, alignof, array, disposable, enumeration, offsetof, opaque, pointer,
+    Member,
+    Type,
+    alias,
+    alignof,
+    array,
+    disposable,
+    enumeration,
+    offsetof,
+    opaque,
+    pointer,
     sizeof,
 )
 from koffi_typed.types import resolve_type as type

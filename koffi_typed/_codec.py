@@ -15,7 +15,7 @@ from typing import Any, Final, Union
 
 from koffi_typed.pointer import Pointer, compatible
 
-Buffer = Union[bytes, bytearray, memoryview]
+Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for mypyc)
 
 _U64: Final = struct.Struct("<Q")
 _F64: Final = struct.Struct("<d")
@@ -40,7 +40,7 @@ def to_int(label: str, ctype: str, value: object) -> int:
         return value
     if isinstance(value, (bool, float, str, bytes)) or not hasattr(value, "__index__"):
         raise _wrong_type(label, f"int ({ctype})", value)
-    return int(value.__index__())  # type: ignore[attr-defined]
+    return int(value.__index__())
 
 
 def read_string(address: int, unit: int) -> bytes:
@@ -199,7 +199,7 @@ class FloatCodec(Codec):
 
 def double_to_x87(v: float) -> bytes:
     """The 10-byte x87 extended-precision encoding of a double."""
-    bits = _U64.unpack(_F64.pack(v))[0]
+    bits: int = _U64.unpack(_F64.pack(v))[0]
     sign = bits >> 63
     exp = (bits >> 52) & 0x7FF
     mant = bits & ((1 << 52) - 1)
@@ -233,7 +233,7 @@ def x87_to_double(data: bytes) -> float:
 
 def double_to_quad(v: float) -> bytes:
     """The IEEE binary128 encoding of a double."""
-    bits = _U64.unpack(_F64.pack(v))[0]
+    bits: int = _U64.unpack(_F64.pack(v))[0]
     sign = bits >> 63
     exp = (bits >> 52) & 0x7FF
     mant = bits & ((1 << 52) - 1)
@@ -582,7 +582,7 @@ class RecordCodec(Codec):
                 if target < 0:
                     continue
                 items = values[i]
-                n = 0 if items is None else len(items)  # type: ignore[arg-type]
+                n = 0 if items is None else len(items)
                 declared = values[target]
                 if declared != n and declared != 0:
                     raise ValueError(f"{self.label}: mismatched dynamic length between "

@@ -252,7 +252,7 @@ def parse_prototype(text: str) -> Prototype:
         name = parser.tok.text
         parser.i += 1
     if not parser.accept("("):
-        raise parser.fail("Unexpected token {!r}, expected '('".format(parser.tok.text)
+        raise parser.fail(f"Unexpected token {parser.tok.text!r}, expected '('"
                           if parser.tok.kind != "end"
                           else "Unexpected end of prototype, expected '('")
     params: list[Param] = []

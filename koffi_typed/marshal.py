@@ -11,8 +11,20 @@ from typing import Any
 
 from koffi_typed import _codec
 from koffi_typed._codec import (
-    ArrayCodec, BitfieldCodec, BoolCodec, Codec, CountedPointerCodec, EnumCodec, FloatCodec,
-    IntCodec, LongDoubleCodec, PointerCodec, RecordCodec, Slot, StringCodec, UnionCodec,
+    ArrayCodec,
+    BitfieldCodec,
+    BoolCodec,
+    Codec,
+    CountedPointerCodec,
+    EnumCodec,
+    FloatCodec,
+    IntCodec,
+    LongDoubleCodec,
+    PointerCodec,
+    RecordCodec,
+    Slot,
+    StringCodec,
+    UnionCodec,
     WideIntCodec,
 )
 from koffi_typed.types import Type, int_range, is_integer

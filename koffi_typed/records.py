@@ -10,6 +10,7 @@ that reinterprets them, as in C.
 from __future__ import annotations
 
 import array
+import inspect
 import keyword
 import linecache
 import reprlib
@@ -17,8 +18,16 @@ import sys
 import types as pytypes
 from collections.abc import Callable, Mapping, Sequence
 from typing import (
-    Annotated, Any, ClassVar, ForwardRef, TypeVar, Union, dataclass_transform, get_args,
-    get_origin, overload,
+    Annotated,
+    Any,
+    ClassVar,
+    ForwardRef,
+    TypeVar,
+    Union,
+    dataclass_transform,
+    get_args,
+    get_origin,
+    overload,
 )
 
 from koffi_typed import marshal
@@ -26,8 +35,17 @@ from koffi_typed.errors import Error, ParseError
 from koffi_typed.markers import Align, BitField
 from koffi_typed.pointer import Pointer
 from koffi_typed.types import (
-    FieldDecl, Type, define_record, is_opaque, lookup, make_pointer, new_placeholder, opaque,
-    register_name, resolve_type, unregister_name,
+    FieldDecl,
+    Type,
+    define_record,
+    is_opaque,
+    lookup,
+    make_pointer,
+    new_placeholder,
+    opaque,
+    register_name,
+    resolve_type,
+    unregister_name,
 )
 
 __all__ = ["pack", "struct", "union"]
@@ -71,7 +89,8 @@ def _type_of(obj: object, namespace: Mapping[str, Any]) -> tuple[Type, int | Non
                 spec, bits = item.spec, item.width
             elif isinstance(item, Align):
                 align = item.value
-            elif spec is None and (isinstance(item, (Type, str)) or _is_record_class(item)):
+            elif spec is None and (isinstance(item, (Type, str)) or _is_record_class(item)
+                                   or get_origin(item) is Annotated):
                 spec = item
         t = _type_of(base if spec is None else spec, namespace)[0]
         return t, bits, align
@@ -133,7 +152,8 @@ def _zero(t: Type) -> tuple[object, Callable[[], object] | None]:
         n = t.length
         if t.hint == "Typed":
             code = marshal._scalar_format(t.ref)[1]
-            return None, lambda: array.array(code, [elem] * n)
+            zeros: list[Any] = [elem] * n
+            return None, lambda: array.array(code, zeros)
         if make is not None:
             return None, lambda: [make() for _ in range(n)]
         return None, lambda: [elem] * n
@@ -147,7 +167,7 @@ def _zero(t: Type) -> tuple[object, Callable[[], object] | None]:
 def _compile(source: str, filename: str, env: dict[str, Any]) -> dict[str, Any]:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), env, scope)  # noqa: S102
+    exec(compile(source, filename, "exec"), env, scope)
     return scope
 
 
@@ -160,7 +180,7 @@ def _struct_methods(qualname: str, fields: list[FieldDecl],
         if f.name in defaults:
             value, make = defaults[f.name], None
             if isinstance(value, (list, dict, bytearray, array.array)):
-                make, value = (lambda v=value: v.copy()), None  # type: ignore[misc]
+                make, value = (lambda v=value: v.copy()), None
         if make is None:
             env[f"_d_{f.name}"] = value
             params.append(f"{f.name}=_d_{f.name}")
@@ -256,7 +276,7 @@ def _rebind_class_cells(ns: dict[str, Any], old: type, new: type) -> None:
 def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object], *,
            union: bool, pack: int | None, target: Type | None, cls_name: str, qualname: str,
            module: str, bases: tuple[type, ...], namespace: dict[str, Any],
-           metaclass: type = type) -> type:
+           metaclass: type = type, original: type | None = None) -> type:
     t = define_record(name, fields, union=union, pack=pack, target=target)
     public = [f for f in fields if not f.is_padding]
     generated = (_union_methods(qualname, t, public) if union
@@ -264,9 +284,9 @@ def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object
     generated.update(_common_methods(t))
     ns = {k: v for k, v in namespace.items()
           if k not in ("__dict__", "__weakref__") and k not in defaults}
-    original = set(ns)
+    user_defined = set(ns)
     for key, value in generated.items():
-        if key not in original and key not in defaults:
+        if key not in user_defined and key not in defaults:
             ns[key] = value
     for key in _GENERATED:
         if key in ns and key in generated and ns[key] is generated[key]:
@@ -279,7 +299,9 @@ def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object
     ns["__hash__"] = None
     ns["__module__"] = module
     ns["__qualname__"] = qualname
-    new_cls = metaclass(cls_name, bases, ns)
+    new_cls: type = metaclass(cls_name, bases, ns)
+    if original is not None:
+        _rebind_class_cells(ns, original, new_cls)
     t._set("python_class", new_cls)
     return new_cls
 
@@ -329,14 +351,14 @@ def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
     c_name = name or cls.__name__
     module_ns = dict(vars(sys.modules[cls.__module__])) if cls.__module__ in sys.modules else {}
     env = {**module_ns, **namespace}
-    annotations = cls.__dict__.get("__annotations__", {})
+    annotations: dict[str, Any] = dict(inspect.get_annotations(cls))
     with _Definition(c_name, replace=True) as target:
         fields: list[FieldDecl] = []
         defaults: dict[str, object] = {}
         for member, ann in annotations.items():
             if isinstance(ann, str):
                 try:
-                    ann = eval(ann, env, {cls.__name__: cls})  # noqa: S307
+                    ann = eval(ann, env, {cls.__name__: cls})
                 except NameError as exc:
                     raise TypeError(f"{c_name}.{member}: cannot resolve annotation {ann!r} "
                                     f"({exc}); use koffi.Ptr['Name'] for a forward "
@@ -350,7 +372,8 @@ def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
             raise TypeError(f"Empty type '{c_name}' is not allowed in C (no annotated members)")
         return _build(c_name, fields, defaults, union=union, pack=pack, target=target,
                       cls_name=cls.__name__, qualname=cls.__qualname__, module=cls.__module__,
-                      bases=cls.__bases__, namespace=dict(cls.__dict__), metaclass=type(cls))
+                      bases=cls.__bases__, namespace=dict(cls.__dict__), metaclass=type(cls),
+                      original=cls)
 
 
 def _member_items(members: object) -> list[tuple[str, object]]:
@@ -398,7 +421,7 @@ def _record(args: tuple[object, ...], *, union: bool, pack: int | None, name: st
 
         def decorate(cls: type[_T]) -> type[_T]:
             return _from_class(cls, union=union, pack=pack, name=name,
-                               namespace=namespace)  # type: ignore[return-value]
+                               namespace=namespace)
         return decorate
     if len(args) == 1:
         return _from_members(None, args[0], union=union, pack=pack,

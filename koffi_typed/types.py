@@ -151,9 +151,27 @@ class Type:
     ``values`` (enums) and ``proto`` (function types) are ``None`` where they do not apply.
     """
 
-    __slots__ = ("_codec", "_decl", "_dispose", "_model", "_prim", "alignment", "counted_by",
-                 "disposable", "hint", "length", "members", "name", "primitive", "proto",
-                 "python_class", "ref", "size", "values", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_codec",
+        "_decl",
+        "_dispose",
+        "_model",
+        "_prim",
+        "alignment",
+        "counted_by",
+        "disposable",
+        "hint",
+        "length",
+        "members",
+        "name",
+        "primitive",
+        "proto",
+        "python_class",
+        "ref",
+        "size",
+        "values",
+    )
 
     name: str
     primitive: str
@@ -168,6 +186,11 @@ class Type:
     disposable: bool
     counted_by: str | None
     python_class: type | None
+    _prim: Prim | None
+    _decl: RecordDecl | None
+    _model: DataModel
+    _codec: Any
+    _dispose: Any
 
     def __init__(self, name: str, primitive: str, size: int, alignment: int, *,
                  token: object = None, ref: Type | None = None, length: int | None = None,
