@@ -1,0 +1,230 @@
+"""``python -m koffi_typed demo``: koffi_typed at work on real C (libc), printed step by step.
+
+Today it declares libc's ``struct tm``, ``struct timeval``, ``struct timespec`` and
+``struct stat`` as annotated classes, checks their layouts against the C compiler, fills them
+by calling libc (through plain ctypes until the calling layer lands) and compares the decoded
+values with Python's own ``time`` and ``os.stat``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Annotated, Any
+
+import koffi_typed as koffi
+from koffi_typed import c
+
+__all__ = ["main"]
+
+
+@koffi.struct(name="tm")
+class Tm:
+    """libc ``struct tm`` (glibc and musl)."""
+
+    tm_sec: c.int
+    tm_min: c.int
+    tm_hour: c.int
+    tm_mday: c.int
+    tm_mon: c.int
+    tm_year: c.int
+    tm_wday: c.int
+    tm_yday: c.int
+    tm_isdst: c.int
+    tm_gmtoff: c.long
+    tm_zone: c.str
+
+
+@koffi.struct(name="timeval")
+class Timeval:
+    """libc ``struct timeval``."""
+
+    tv_sec: c.long
+    tv_usec: c.long
+
+
+@koffi.struct(name="timespec")
+class Timespec:
+    """libc ``struct timespec``."""
+
+    tv_sec: c.long
+    tv_nsec: c.long
+
+
+def _stat_members() -> dict[str, object] | None:
+    """Linux ``struct stat`` for the host (x86-64 and the generic 64-bit layout)."""
+    host = koffi.abi.host()
+    if host == "sysv_x64":
+        return {"st_dev": "uint64_t", "st_ino": "uint64_t", "st_nlink": "uint64_t",
+                "st_mode": "uint32_t", "st_uid": "uint32_t", "st_gid": "uint32_t",
+                "_0": "int", "st_rdev": "uint64_t", "st_size": "int64_t",
+                "st_blksize": "int64_t", "st_blocks": "int64_t", "st_atim": Timespec,
+                "st_mtim": Timespec, "st_ctim": Timespec, "_1": "int64_t [3]"}
+    if host in ("aarch64", "riscv64_lp64d", "loongarch64"):
+        return {"st_dev": "uint64_t", "st_ino": "uint64_t", "st_mode": "uint32_t",
+                "st_nlink": "uint32_t", "st_uid": "uint32_t", "st_gid": "uint32_t",
+                "st_rdev": "uint64_t", "_0": "uint64_t", "st_size": "int64_t",
+                "st_blksize": "int32_t", "_1": "int32_t", "st_blocks": "int64_t",
+                "st_atim": Timespec, "st_mtim": Timespec, "st_ctim": Timespec,
+                "_2": "int32_t [2]"}
+    return None
+
+
+_C_PROBE = r"""
+#include <stdio.h>
+#include <stddef.h>
+#include <time.h>
+#include <sys/time.h>
+#include <sys/stat.h>
+#define M(T, m) printf(" %s=%zu", #m, offsetof(T, m));
+int main(void) {
+    printf("tm %zu %zu", sizeof(struct tm), _Alignof(struct tm));
+    M(struct tm, tm_sec) M(struct tm, tm_min) M(struct tm, tm_hour) M(struct tm, tm_mday)
+    M(struct tm, tm_mon) M(struct tm, tm_year) M(struct tm, tm_wday) M(struct tm, tm_yday)
+    M(struct tm, tm_isdst) M(struct tm, tm_gmtoff) M(struct tm, tm_zone)
+    printf("\ntimeval %zu %zu", sizeof(struct timeval), _Alignof(struct timeval));
+    M(struct timeval, tv_sec) M(struct timeval, tv_usec)
+    printf("\ntimespec %zu %zu", sizeof(struct timespec), _Alignof(struct timespec));
+    M(struct timespec, tv_sec) M(struct timespec, tv_nsec)
+    printf("\nstat %zu %zu", sizeof(struct stat), _Alignof(struct stat));
+    M(struct stat, st_dev) M(struct stat, st_ino) M(struct stat, st_nlink)
+    M(struct stat, st_mode) M(struct stat, st_uid) M(struct stat, st_gid)
+    M(struct stat, st_rdev) M(struct stat, st_size) M(struct stat, st_blksize)
+    M(struct stat, st_blocks) M(struct stat, st_atim) M(struct stat, st_mtim)
+    M(struct stat, st_ctim)
+    printf("\n");
+    return 0;
+}
+"""
+
+
+def compiler_layouts() -> dict[str, tuple[int, int, dict[str, int]]] | None:
+    """Size, alignment and member offsets of the libc records, as the C compiler sees them."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        exe = os.path.join(tmp, "probe")
+        with open(src, "w") as f:
+            f.write(_C_PROBE)
+        subprocess.run([cc, "-o", exe, src], check=True, capture_output=True)
+        out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    layouts = {}
+    for line in out.splitlines():
+        name, size, align, *members = line.split()
+        layouts[name] = (int(size), int(align),
+                         {k: int(v) for k, v in (m.split("=") for m in members)})
+    return layouts
+
+
+def show_layout(cls: type, truth: tuple[int, int, dict[str, int]] | None) -> bool:
+    """Print a record's layout next to the compiler's; return whether they agree."""
+    t = koffi.type(cls)
+    agree = truth is None or (t.size, t.alignment) == truth[:2]
+    print(f"  {t.name}: size {t.size}, alignment {t.alignment}")
+    for member in (t.members or {}).values():
+        expected = None if truth is None else truth[2].get(member.name)
+        if expected is not None and expected != member.offset:
+            agree = False
+        mark = "" if expected is None else ("  = cc" if expected == member.offset
+                                            else f"  != cc ({expected})")
+        print(f"    {member.offset:4d}  {member.type.name:<12} {member.name}{mark}")
+    verdict = "no C compiler to check with" if truth is None else (
+        "the C compiler agrees" if agree else "MISMATCH with the C compiler")
+    print(f"    -> {verdict}")
+    return agree
+
+
+def call_libc(Stat: Any) -> bool:
+    """Fill the records by calling libc, compare with Python's stdlib."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    ok = True
+
+    buf = ctypes.create_string_buffer(koffi.sizeof(Timeval))
+    libc.gettimeofday(buf, None)
+    tv = Timeval.from_buffer(buf.raw)  # type: ignore[attr-defined]
+    now = time.time()
+    close = abs(tv.tv_sec + tv.tv_usec / 1e6 - now) < 5
+    ok &= close
+    print(f"  gettimeofday -> {tv}  (time.time() = {now:.6f}: {'agrees' if close else 'DIFFERS'})")
+
+    stamp = ctypes.c_long(int(now))
+    buf = ctypes.create_string_buffer(koffi.sizeof(Tm))
+    libc.localtime_r(ctypes.byref(stamp), buf)
+    tm = Tm.from_buffer(buf.raw)  # type: ignore[attr-defined]
+    py = time.localtime(stamp.value)
+    same = (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+            tm.tm_zone) == (py.tm_year, py.tm_mon, py.tm_mday, py.tm_hour, py.tm_min,
+                            py.tm_sec, py.tm_zone)
+    ok &= same
+    print(f"  localtime_r -> {tm}")
+    print(f"    time.localtime agrees: {same}")
+
+    if Stat is not None:
+        path = sys.executable
+        buf = ctypes.create_string_buffer(koffi.sizeof(Stat))
+        if libc.stat(os.fsencode(path), buf) != 0:
+            print(f"  stat({path!r}) failed: errno {ctypes.get_errno()}")
+            return False
+        st = Stat.from_buffer(buf.raw)
+        ref = os.stat(path)
+        same = bool((st.st_size, st.st_ino, st.st_mode, st.st_mtim.tv_sec) == (
+            ref.st_size, ref.st_ino, ref.st_mode, int(ref.st_mtime)))
+        ok &= same
+        print(f"  stat({os.path.basename(path)!r}) -> size {st.st_size}, inode {st.st_ino}, "
+              f"mode {st.st_mode:o}, mtime {st.st_mtim.tv_sec}")
+        print(f"    os.stat agrees: {same}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; exit status 1 if anything disagreed with C or with Python."""
+    print(f"koffi_typed {koffi.version} on {koffi.abi.host()} "
+          f"({'compiled with mypyc' if koffi.compiled else 'pure Python'})\n")
+    members = _stat_members()
+    Stat = koffi.struct("stat", members) if members is not None else None
+
+    print("1. Records declared as annotated classes, laid out by koffi_typed:")
+    truth = compiler_layouts()
+    ok = True
+    for name, cls in (("tm", Tm), ("timeval", Timeval), ("timespec", Timespec),
+                      ("stat", Stat)):
+        if cls is not None:
+            ok &= show_layout(cls, None if truth is None else truth[name])
+
+    print("\n2. The same records on other ABIs (koffi.abi.layout):")
+    for abi in ("x86_cdecl", "arm32_hf", "aarch64", "win64"):
+        sizes = ", ".join(f"{koffi.type(k).name} {koffi.abi.layout(k, abi).size}"
+                          for k in (Tm, Timeval))
+        print(f"  {abi:<10} {sizes}")
+
+    print("\n3. Type strings and derived types:")
+    for spec in ("const char *", "unsigned long long", "tm *", "timeval [4]", "char *!"):
+        t = koffi.type(spec)
+        print(f"  koffi.type({spec!r:22}) -> {t.name!r} ({t.primitive}, {t.size} bytes)")
+    try:
+        koffi.type("tm * [x]")
+    except koffi.ParseError as exc:
+        print("  a bad declaration is reported with its position:")
+        print("    " + str(exc).replace("\n", "\n    "))
+
+    print("\n4. Filled by libc, decoded by koffi_typed, compared with Python's stdlib:")
+    ok &= call_libc(Stat)
+
+    @koffi.union
+    class Bits64:
+        i: Annotated[int, c.uint64] = 0  # defaults keep type checkers from requiring both
+        d: c.double = 0.0
+
+    print("\n5. Unions reinterpret their bytes as C does:")
+    print(f"  Bits64(d=1.0).i = {Bits64(d=1.0).i:#x}")
+
+    print(f"\n{'All checks agree.' if ok else 'SOME CHECKS DISAGREE.'}")
+    return 0 if ok else 1
