@@ -149,7 +149,7 @@ def call_libc(Stat: Any) -> bool:
 
     buf = ctypes.create_string_buffer(koffi.sizeof(Timeval))
     libc.gettimeofday(buf, None)
-    tv = Timeval.from_buffer(buf.raw)  # type: ignore[attr-defined]
+    tv: Timeval = Timeval.from_buffer(buf.raw)  # type: ignore[attr-defined]
     now = time.time()
     close = abs(tv.tv_sec + tv.tv_usec / 1e6 - now) < 5
     ok &= close
@@ -158,7 +158,7 @@ def call_libc(Stat: Any) -> bool:
     stamp = ctypes.c_long(int(now))
     buf = ctypes.create_string_buffer(koffi.sizeof(Tm))
     libc.localtime_r(ctypes.byref(stamp), buf)
-    tm = Tm.from_buffer(buf.raw)  # type: ignore[attr-defined]
+    tm: Tm = Tm.from_buffer(buf.raw)  # type: ignore[attr-defined]
     py = time.localtime(stamp.value)
     same = (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
             tm.tm_zone) == (py.tm_year, py.tm_mon, py.tm_mday, py.tm_hour, py.tm_min,
