@@ -282,11 +282,14 @@ def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object
     generated = (_union_methods(qualname, t, public) if union
                  else _struct_methods(qualname, public, defaults))
     generated.update(_common_methods(t))
+    # Class-body values of members are defaults (structs; for unions they only tell type
+    # checkers that the argument is optional): they must not stay as class attributes.
+    members = {f.name for f in fields}
     ns = {k: v for k, v in namespace.items()
-          if k not in ("__dict__", "__weakref__") and k not in defaults}
+          if k not in ("__dict__", "__weakref__") and k not in members}
     user_defined = set(ns)
     for key, value in generated.items():
-        if key not in user_defined and key not in defaults:
+        if key not in user_defined:
             ns[key] = value
     for key in _GENERATED:
         if key in ns and key in generated and ns[key] is generated[key]:

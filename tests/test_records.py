@@ -165,6 +165,16 @@ def test_union_reinterprets_bytes(lib: ctypes.CDLL) -> None:
     assert Value(d=1.0).i == 0x3FF0000000000000
 
 
+def test_union_members_with_class_defaults_stay_properties() -> None:
+    @koffi.union
+    class Optional64:
+        i: c.int64 = 0
+        d: c.double = 0.0
+
+    assert Optional64(d=1.0).i == 0x3FF0000000000000
+    assert Optional64().d == 0.0
+
+
 def test_union_constructor_writes_members_in_order() -> None:
     # members are written in declaration order (i, d, b), whatever the keyword order
     assert Value(i=1, b=b"\xff" * 8).i == -1
