@@ -38,6 +38,7 @@ __all__ = [
     "RunError",
     "Target",
     "ToolchainMissing",
+    "FOREIGN_TARGETS",
     "build_program",
     "build_shared",
     "cache_dir",
@@ -248,14 +249,10 @@ def build_program(
     stderr on failure and :class:`ToolchainMissing` if the compiler is not installed."""
     t = _target(target)
     suffix = ".exe" if t.name.startswith("win") else ""
-    return _cached_single_source(
-        source, target, [opt, *flags, *t.link_flags], suffix or ".bin"
-    )
+    return _cached_single_source(source, target, [opt, *flags, *t.link_flags], suffix or ".bin")
 
 
-def run_program(
-    source: str, target: str, opt: str = DEFAULT_OPT, flags: Sequence[str] = ()
-) -> str:
+def run_program(source: str, target: str, opt: str = DEFAULT_OPT, flags: Sequence[str] = ()) -> str:
     """Compile ``source`` if needed, run it for ``target`` and return its stdout.
 
     Raises :class:`RunError` on a non-zero exit status (the message has stdout and stderr),
@@ -289,9 +286,7 @@ def run_program(
     return proc.stdout
 
 
-def compile_asm(
-    source: str, target: str, opt: str = "-O2", flags: Sequence[str] = ()
-) -> str:
+def compile_asm(source: str, target: str, opt: str = "-O2", flags: Sequence[str] = ()) -> str:
     """Compile ``source`` with ``-S`` for ``target`` and return the assembly text.
 
     This is how compile-only targets (``win64``, ``win32``) are inspected: put each quantity
