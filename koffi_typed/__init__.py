@@ -6,10 +6,26 @@ Use it as ``import koffi_typed as koffi``; record members are annotated with the
 
 from __future__ import annotations
 
+from typing import Any
+
 from koffi_typed import _codec, abi, c, types
 from koffi_typed.errors import Error, LoadError, ParseError
+from koffi_typed.functions import (
+    Argument,
+    Direction,
+    Function,
+    FunctionInfo,
+    function_at,
+    inout,
+    out,
+    proto,
+    prototype_info,
+)
+from koffi_typed.library import Library, load
+from koffi_typed.memory import Cast, address, alloc, as_, decode, encode, free, view
 from koffi_typed.pointer import Pointer, Ptr
 from koffi_typed.records import pack, struct, union
+from koffi_typed.runtime import config, errno, os, reset, stats
 from koffi_typed.types import (
     Member,
     Type,
@@ -26,10 +42,12 @@ from koffi_typed.types import (
 from koffi_typed.types import resolve_type as type
 
 __all__ = [
-    "Error", "LoadError", "Member", "ParseError", "Pointer", "Ptr", "Type", "abi", "alias",
-    "alignof", "array", "c", "compiled", "disposable", "enumeration", "introspect", "offsetof",
-    "opaque", "pack", "pointer", "resolve", "sizeof", "struct", "type", "types", "union",
-    "version",
+    "Argument", "Cast", "Direction", "Error", "Function", "FunctionInfo", "Library",
+    "LoadError", "Member", "ParseError", "Pointer", "Ptr", "Type", "abi", "address", "alias",
+    "alignof", "alloc", "array", "as_", "c", "call", "compiled", "config", "decode",
+    "disposable", "encode", "enumeration", "errno", "free", "inout", "introspect", "load",
+    "offsetof", "opaque", "os", "out", "pack", "pointer", "proto", "reset", "resolve", "sizeof",
+    "stats", "struct", "type", "types", "union", "version", "view",
 ]
 
 version = "0.1.0"
@@ -39,3 +57,18 @@ compiled: bool = _codec.__file__ is not None and not _codec.__file__.endswith(".
 
 resolve = type
 introspect = type
+
+_calls: dict[tuple[int, int], Function[..., Any]] = {}
+
+
+def call(ptr: Pointer[Any] | int, proto: object, *args: object) -> Any:
+    """Call the C function at ``ptr`` with the prototype ``proto`` (``koffi.proto(...)``)."""
+    addr = ptr.address if isinstance(ptr, Pointer) else ptr
+    if not isinstance(addr, int) or isinstance(addr, bool) or not addr:
+        raise ValueError("call() needs a non-NULL function pointer")
+    t = type(proto)
+    key = (addr, id(t))
+    function = _calls.get(key)
+    if function is None:
+        function = _calls[key] = function_at(addr, prototype_info(t))
+    return function(*args)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 if TYPE_CHECKING:
     from koffi_typed.types import Type
 
-__all__ = ["Pointer", "Ptr", "compatible"]
+__all__ = ["Block", "Pointer", "Ptr", "compatible"]
 
 T = TypeVar("T")
 
@@ -21,16 +21,30 @@ class Pointer(Generic[T]):
     typed pointer member (forward references allowed).
     """
 
-    __slots__ = ("address", "type")
+    __slots__ = ("address", "block", "type")
 
     address: int
     type: Type
+    block: Block | None
 
-    def __init__(self, address: int, type: Type) -> None:
+    def __init__(self, address: int, type: Type, block: Block | None = None) -> None:
         if isinstance(address, bool) or not isinstance(address, int) or address < 0:
             raise TypeError(f"Pointer address must be a non-negative int, not {address!r}")
         self.address = address
         self.type = type
+        self.block = block
+
+    def check_access(self, size: int) -> None:
+        """Raise if ``size`` bytes at this address are NULL, freed or outside `koffi.alloc`'s block."""
+        if not self.address:
+            raise ValueError(f"Cannot access memory through a NULL pointer to {self.type.name}")
+        block = self.block
+        if block is not None:
+            if block.freed:
+                raise ValueError(f"Memory at {block.address:#x} was already freed")
+            if not block.address <= self.address <= self.address + size <= block.end:
+                raise ValueError(f"Access of {size} bytes at {self.address:#x} is outside the "
+                                 f"{block.size}-byte block allocated at {block.address:#x}")
 
     def __int__(self) -> int:
         return self.address
@@ -53,38 +67,36 @@ class Pointer(Generic[T]):
         return f"<Pointer {self.type.name} * at {self.address:#x}>"
 
     def __add__(self, count: int) -> Pointer[T]:
-        return Pointer(self.address + count * self._stride(), self.type)
+        return Pointer(self.address + count * self._stride(), self.type, self.block)
 
     def __sub__(self, count: int) -> Pointer[T]:
-        return Pointer(self.address - count * self._stride(), self.type)
+        return Pointer(self.address - count * self._stride(), self.type, self.block)
 
     def _stride(self) -> int:
         if self.type.size == 0:
             raise TypeError(f"Cannot do arithmetic on a pointer to {self.type.name}")
         return self.type.size
 
-    def _check_readable(self) -> None:
-        if not self.address:
-            raise ValueError(f"Cannot read through a NULL pointer to {self.type.name}")
+    def _element(self, index: int) -> Pointer[T]:
         if self.type.size == 0:
-            raise TypeError(f"Cannot read through a pointer to {self.type.name} "
+            raise TypeError(f"Cannot access a value through a pointer to {self.type.name} "
                             "(incomplete type; use cast())")
+        target: Pointer[T] = Pointer(self.address + index * self.type.size, self.type,
+                                     self.block)
+        target.check_access(self.type.size)
+        return target
 
     def deref(self) -> Any:
         """Read the value pointed to."""
-        from koffi_typed import marshal
-        self._check_readable()
-        return marshal.decode_at(self.address, self.type)
+        return self[0]
 
     def __getitem__(self, index: int) -> Any:
         from koffi_typed import marshal
-        self._check_readable()
-        return marshal.decode_at(self.address + index * self.type.size, self.type)
+        return marshal.decode_at(self._element(index).address, self.type)
 
     def __setitem__(self, index: int, value: object) -> None:
         from koffi_typed import marshal
-        self._check_readable()
-        marshal.encode_at(self.address + index * self.type.size, self.type, value)
+        marshal.encode_at(self._element(index).address, self.type, value)
 
     def cast(self, spec: object) -> Pointer[Any]:
         """The same address seen as another pointer type (``'int *'``) or pointee (``'int'``)."""
@@ -92,7 +104,23 @@ class Pointer(Generic[T]):
         t = resolve_type(spec)
         if t.primitive == "Pointer" and t.ref is not None:
             t = t.ref
-        return Pointer(self.address, t)
+        return Pointer(self.address, t, self.block)
+
+
+class Block:
+    """A block of memory from `koffi.alloc`, so misuse after `koffi.free` is caught."""
+
+    __slots__ = ("address", "freed", "size")
+
+    def __init__(self, address: int, size: int) -> None:
+        self.address = address
+        self.size = size
+        self.freed = False
+
+    @property
+    def end(self) -> int:
+        """One past the last byte of the block."""
+        return self.address + self.size
 
 
 Ptr = Pointer

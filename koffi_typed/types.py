@@ -384,7 +384,8 @@ def make_pointer(ref: Type, *, counted_by: str | None = None) -> Type:
     else:
         size = ref._model.pointer
         sep = "" if ref.name.endswith("*") else " "
-        t = Type(f"{ref.name}{sep}*", "Pointer", size, size, token=_TOKEN, ref=ref,
+        kind = "Callback" if ref.primitive == "Prototype" else "Pointer"
+        t = Type(f"{ref.name}{sep}*", kind, size, size, token=_TOKEN, ref=ref,
                  model=ref._model)
     _registry.derived[key if counted_by else ("*", id(ref))] = t
     return t

@@ -1,0 +1,635 @@
+"""Function declarations and calls: prototypes → `FunctionInfo` → a call plan built once.
+
+A `Function` resolves its parameter types, picks one converter per parameter and builds the
+ctypes function pointer when it is declared. A call only checks the argument count, runs each
+converter, calls, writes ``_Out_``/``_Inout_`` values back and converts the result.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import inspect
+import typing
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from koffi_typed import marshal, memory
+from koffi_typed._codec import read_string, to_int
+from koffi_typed.cparser import CONVENTIONS, parse_prototype
+from koffi_typed.errors import Error, ParseError
+from koffi_typed.pointer import Pointer, compatible
+from koffi_typed.types import (
+    Type,
+    _resolve_expr,
+    int_range,
+    is_integer,
+    register_name,
+    resolve_type,
+)
+
+__all__ = ["Argument", "Direction", "Function", "FunctionInfo", "inout", "out", "proto"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+MAX_PARAMETERS = 64
+_DIRECTION_NAMES = {"in": "Input", "out": "Output", "inout": "Input/Output"}
+
+
+@dataclass(frozen=True)
+class Direction:
+    """A parameter type with a direction: `koffi.out` / `koffi.inout` (``_Out_``/``_Inout_``)."""
+
+    type: Type
+    direction: str
+
+
+def _directed(spec: object, direction: str) -> Direction:
+    t = resolve_type(spec)
+    if t.primitive not in ("Pointer", "String", "String16", "String32"):
+        raise TypeError(f"Unexpected {t.name} type, expected pointer or string type")
+    return Direction(t, direction)
+
+
+def out(spec: object) -> Direction:
+    """Mark a pointer parameter as output (``_Out_``): C fills it, Python sees the result."""
+    return _directed(spec, "out")
+
+
+def inout(spec: object) -> Direction:
+    """Mark a pointer parameter as input and output (``_Inout_``)."""
+    return _directed(spec, "inout")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One declared parameter: name (or ``None``), type and direction."""
+
+    name: str | None
+    type: Type
+    direction: str = "in"
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A function's declared signature (``fn.info``)."""
+
+    name: str | None
+    arguments: tuple[Argument, ...]
+    result: Type
+    variadic: bool = False
+    convention: str | None = None
+
+    def __str__(self) -> str:
+        params = ", ".join(
+            ("" if a.direction == "in" else f"_{a.direction.capitalize()}_ ")
+            + a.type.name + (f" {a.name}" if a.name else "") for a in self.arguments)
+        if self.variadic:
+            params = f"{params}, ..." if params else "..."
+        return f"{self.result.name} {self.name or ''}({params})"
+
+
+# ---------------------------------------------------------------------------- declarations
+
+def _check_param(func: str, index: int, t: Type) -> None:
+    if t.primitive == "Array":
+        raise TypeError(f"{func}(): parameter {index + 1}: array types decay to pointers in "
+                        f"prototypes (C standard), use pointers")
+    if t.primitive in ("Void", "Prototype") or t.size == 0:
+        raise TypeError(f"{func}(): type {t.name} cannot be used as a parameter "
+                        f"(maybe try {t.name} *)")
+
+
+def _check_result(func: str, t: Type) -> None:
+    if t.primitive in ("Array", "Prototype") or (t.size == 0 and t.primitive != "Void") \
+            or (t.primitive == "Void" and t._prim is None):
+        raise TypeError(f"{func}(): you are not allowed to directly return {t.name} values "
+                        f"(maybe try {t.name} *)")
+
+
+def _finish(info: FunctionInfo) -> FunctionInfo:
+    label = info.name or "<anonymous>"
+    if len(info.arguments) > MAX_PARAMETERS:
+        raise TypeError(f"Functions cannot have more than {MAX_PARAMETERS} parameters")
+    for i, arg in enumerate(info.arguments):
+        _check_param(label, i, arg.type)
+        if arg.direction != "in" and arg.type.primitive not in (
+                "Pointer", "String", "String16", "String32"):
+            raise TypeError(f"{label}(): parameter {arg.name or i + 1}: unexpected "
+                            f"{arg.type.name} type, expected pointer or string type")
+    _check_result(label, info.result)
+    return info
+
+
+def parse_declaration(text: str, *, require_name: bool = True) -> FunctionInfo:
+    """A `FunctionInfo` from a C prototype string."""
+    proto = parse_prototype(text)
+    if require_name and proto.name is None:
+        raise ParseError("Expected a function name in prototype", text,
+                         len(text) - len(text.lstrip()))
+    args = tuple(Argument(p.name, _resolve_expr(p.type), p.direction) for p in proto.params)
+    return _finish(FunctionInfo(proto.name, args, _resolve_expr(proto.result), proto.variadic,
+                                proto.convention))
+
+
+def _classic_arg(spec: object) -> Argument:
+    if isinstance(spec, Direction):
+        return Argument(None, spec.type, spec.direction)
+    if isinstance(spec, str):
+        stripped = spec.strip()
+        for marker, direction in (("_In_", "in"), ("_Out_", "out"), ("_Inout_", "inout")):
+            if stripped.startswith(marker + " ") or stripped.startswith(marker + "\t"):
+                return Argument(None, resolve_type(stripped[len(marker):]), direction)
+    return Argument(None, resolve_type(spec), "in")
+
+
+def classic_declaration(args: Sequence[object]) -> FunctionInfo:
+    """A `FunctionInfo` from Koffi's ``(convention?, name, result, [params])`` form."""
+    items = list(args)
+    convention = None
+    if len(items) == 4:
+        convention = items.pop(0)
+        if convention not in CONVENTIONS:
+            raise ValueError(f"Unknown calling convention {convention!r}")
+    if len(items) != 3 or not isinstance(items[2], (list, tuple)):
+        raise TypeError("expected (name, result, [parameters]) or (convention, name, result, "
+                        "[parameters])")
+    name, result = items[0], items[1]
+    params: list[object] = list(items[2])
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"function name must be a string, not {type(name).__name__}")
+    variadic = bool(params) and params[-1] == "..."
+    arguments = tuple(_classic_arg(p) for p in (params[:-1] if variadic else params))
+    return _finish(FunctionInfo(name, arguments, resolve_type(result), variadic,
+                                str(convention) if convention else None))
+
+
+def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
+    """A `FunctionInfo` from a typed ``def`` (``@lib.function``)."""
+    from koffi_typed.records import _type_of
+    hints = typing.get_type_hints(fn, include_extras=True)
+    namespace = getattr(fn, "__globals__", {})
+    args = []
+    for pname, param in inspect.signature(fn).parameters.items():
+        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            raise TypeError(f"{fn.__name__}(): parameter {pname!r} must be positional")
+        if pname not in hints:
+            raise TypeError(f"{fn.__name__}(): parameter {pname!r} needs a C type annotation")
+        ann = hints[pname]
+        direction = "in"
+        for meta in getattr(ann, "__metadata__", ()):
+            if isinstance(meta, Direction):
+                direction = meta.direction
+                ann = meta.type
+        try:
+            t = _type_of(ann, namespace)[0]
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{fn.__name__}(): parameter {pname!r}: {exc}") from None
+        args.append(Argument(pname, t, direction))
+    ret = hints.get("return", type(None))
+    result = resolve_type("void") if ret is type(None) or ret is None else \
+        _type_of(ret, namespace)[0]
+    return _finish(FunctionInfo(name or fn.__name__, tuple(args), result))
+
+
+def proto(*args: object) -> Type:
+    """A function type: ``proto('int Cmp(const void *a, const void *b)')`` or classic forms.
+
+    Use ``'Cmp *'`` (or `koffi.pointer`) for function pointer parameters and members.
+    """
+    if len(args) == 1 and isinstance(args[0], str):
+        info = parse_declaration(args[0], require_name=False)
+    else:
+        items = list(args)
+        if len(items) == 2 or (len(items) == 3 and items[0] in CONVENTIONS):
+            items.insert(1 if items[0] in CONVENTIONS else 0, None)
+        info = classic_declaration(items)
+    from koffi_typed.types import _TOKEN
+    t = Type(info.name or "<prototype>", "Prototype", 0, 0, token=_TOKEN, proto=info)
+    if info.name:
+        register_name(info.name, t)
+    return t
+
+
+# ---------------------------------------------------------------------------- converters
+
+class Converter:
+    """Turns one Python argument into what ctypes passes, and writes outputs back."""
+
+    ctype: Any = ctypes.c_void_p
+    writes_back = False
+
+    def __init__(self, label: str, t: Type) -> None:
+        self.label = label
+        self.type = t
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        raise NotImplementedError
+
+    def write_back(self, value: object, converted: object) -> None:
+        """Copy what C wrote into ``converted`` back into the caller's ``value``."""
+
+    def result(self, raw: Any) -> object:
+        """The Python value of what C returned (ctypes already converted scalars)."""
+        return raw
+
+
+_INT_CTYPES = {(1, True): ctypes.c_int8, (2, True): ctypes.c_int16, (4, True): ctypes.c_int32,
+               (8, True): ctypes.c_int64, (1, False): ctypes.c_uint8, (2, False): ctypes.c_uint16,
+               (4, False): ctypes.c_uint32, (8, False): ctypes.c_uint64}
+
+
+def _int_storage(t: Type) -> Type:
+    return t.ref if t.primitive == "Enum" and t.ref is not None else t
+
+
+class IntConverter(Converter):
+    """Integers of every width, enums and endian-specific integers, range-checked."""
+
+    def __init__(self, label: str, t: Type) -> None:
+        super().__init__(label, t)
+        store = _int_storage(t)
+        self.lo, self.hi = int_range(store)
+        self.signed = not store.primitive.startswith("U")
+        self.swap = store.primitive.endswith("S")
+        self.size = store.size
+        if store.size > 8:
+            raise NotImplementedError(f"{label}: {t.name} cannot be passed through ctypes yet")
+        self.ctype = _INT_CTYPES[(store.size, self.signed)]
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if type(value) is int:
+            v = value
+        else:
+            v = to_int(self.label, self.type.name, value)
+        if v < self.lo or v > self.hi:
+            raise OverflowError(f"{self.label}: {v} is out of range for {self.type.name} "
+                                f"[{self.lo}, {self.hi}]")
+        if self.swap:
+            v = int.from_bytes(v.to_bytes(self.size, "little", signed=self.signed), "big",
+                               signed=self.signed)
+        return v
+
+    def result(self, raw: Any) -> object:
+        v = int(raw)
+        if self.swap:
+            v = int.from_bytes(v.to_bytes(self.size, "little", signed=self.signed), "big",
+                               signed=self.signed)
+        enum_class = self.type.python_class if self.type.primitive == "Enum" else None
+        if enum_class is not None:
+            try:
+                return enum_class(v)
+            except ValueError:
+                return v
+        return v
+
+
+class BoolConverter(Converter):
+    ctype = ctypes.c_bool
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if value is True or value is False:
+            return value
+        raise TypeError(f"{self.label}: expected bool, got {type(value).__name__}")
+
+
+class FloatConverter(Converter):
+    def __init__(self, label: str, t: Type) -> None:
+        super().__init__(label, t)
+        self.ctype = {"Float32": ctypes.c_float, "Float64": ctypes.c_double}.get(
+            t.primitive, ctypes.c_longdouble)
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if isinstance(value, float):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(f"{self.label}: expected float ({self.type.name}), got "
+                        f"{type(value).__name__}")
+
+
+_UNITS = {"String": 1, "String16": 2, "String32": 4}
+_ENCODINGS = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}
+
+
+class StringConverter(Converter):
+    """``char *`` from str (UTF-8) or bytes; wide strings from str; buffers and None too."""
+
+    def __init__(self, label: str, t: Type, direction: str) -> None:
+        super().__init__(label, t)
+        self.unit = _UNITS[t.primitive]
+        self.encoding = _ENCODINGS[self.unit]
+        self.direction = direction
+        self.writes_back = direction != "in"
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if isinstance(value, str) and self.direction == "in":
+            data = value.encode(self.encoding, "surrogateescape" if self.unit == 1 else "strict")
+            if self.unit == 1:
+                return data
+            return ctypes.create_string_buffer(data + b"\0" * self.unit, len(data) + self.unit)
+        if value is None:
+            return None
+        if isinstance(value, bytes) and self.unit == 1 and self.direction == "in":
+            return value
+        if isinstance(value, list) and len(value) == 1 and self.direction != "in":
+            item = value[0]
+            data = item.encode(self.encoding) if isinstance(item, str) else bytes(item or b"")
+            return ctypes.create_string_buffer(data + b"\0" * self.unit,
+                                               len(data) + self.unit)
+        buffer = memory.buffer_argument(value, keep)
+        if buffer is not None:
+            return buffer
+        if isinstance(value, Pointer):
+            return value.address
+        if isinstance(value, memory.Cast):
+            return memory.cast_argument(value, keep)
+        expected = "str, bytes or None" if self.unit == 1 else "str or None"
+        if self.direction != "in":
+            expected = "a one-element list or a buffer"
+        raise TypeError(f"{self.label}: expected {expected} ({self.type.name}), got "
+                        f"{type(value).__name__}")
+
+    def write_back(self, value: object, converted: object) -> None:
+        if isinstance(value, list) and isinstance(converted, ctypes.Array):
+            raw = bytes(converted)
+            zero = b"\0" * self.unit
+            at = raw.find(zero)
+            while at >= 0 and at % self.unit:
+                at = raw.find(zero, at + 1)
+            value[0] = raw[:at if at >= 0 else len(raw)].decode(self.encoding, "replace")
+
+    def result(self, raw: Any) -> object:
+        if not raw:
+            return None
+        text = read_string(raw, self.unit).decode(
+            self.encoding, "surrogateescape" if self.unit == 1 else "replace")
+        memory.dispose(self.type, raw)
+        return text
+
+
+class PointerConverter(Converter):
+    """``T *``: Pointer, None, buffers, records, lists (with write-back for out/inout)."""
+
+    def __init__(self, label: str, t: Type, direction: str) -> None:
+        super().__init__(label, t)
+        assert t.ref is not None
+        self.ref = t.ref
+        self.void = t.ref.primitive == "Void" and t.ref._prim is not None
+        self.direction = direction
+        self.writes_back = direction != "in"
+        self.elem = marshal.codec_for(t.ref) if t.ref.size else None
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if value is None:
+            return None
+        if isinstance(value, Pointer):
+            if not self.void and not compatible(self.ref, value.type):
+                raise TypeError(f"{self.label}: expected {self.type.name}, got a pointer to "
+                                f"{value.type.name}")
+            return value.address
+        if isinstance(value, memory.Cast):
+            return memory.cast_argument(value, keep)
+        buffer = memory.buffer_argument(value, keep)
+        if buffer is not None:
+            return buffer
+        if self.void:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, (list, tuple, dict)) or hasattr(value, "__koffi_type__"):
+                raise TypeError(f"{self.label}: cannot pass ambiguous value to void *, use "
+                                f"koffi.as_()")
+        elem = self.elem
+        if elem is not None:
+            if isinstance(value, list):
+                if self.direction == "out":
+                    data = bytearray(elem.size * len(value))
+                else:
+                    data = bytearray(elem.size * len(value))
+                    for i, item in enumerate(value):
+                        elem.encode(data, i * elem.size, item, keep)
+                cbuf = (ctypes.c_char * max(len(data), 1)).from_buffer(data) if data else None
+                keep.append(data)
+                return cbuf
+            ref_cls = self.ref.python_class
+            if (ref_cls is not None and isinstance(value, ref_cls)) or (
+                    isinstance(value, dict) and self.ref.primitive in ("Record", "Union")):
+                data = bytearray(elem.size)
+                if self.direction != "out" or isinstance(value, dict):
+                    elem.encode(data, 0, value, keep)
+                keep.append(data)
+                return (ctypes.c_char * elem.size).from_buffer(data)
+        raise TypeError(f"{self.label}: expected {self.type.name} (Pointer, None, a buffer"
+                        f"{', a record or a list' if elem else ''}), got "
+                        f"{type(value).__name__}")
+
+    def write_back(self, value: object, converted: object) -> None:
+        elem = self.elem
+        if elem is None or not isinstance(converted, ctypes.Array):
+            return
+        raw = bytes(converted)
+        if isinstance(value, list):
+            for i in range(len(value)):
+                value[i] = elem.decode(raw, i * elem.size)
+        elif self.ref.python_class is not None and isinstance(value, self.ref.python_class):
+            fresh = elem.decode(raw, 0)
+            for slot in getattr(value, "__slots__", ()):
+                if slot != "_koffi_keep" and hasattr(fresh, slot):
+                    setattr(value, slot, getattr(fresh, slot))
+
+    def result(self, raw: Any) -> object:
+        if not raw:
+            return None
+        memory.dispose(self.type, raw)
+        return Pointer(raw, self.ref)
+
+
+class RecordConverter(Converter):
+    """Records by value through a ctypes structure with the same layout."""
+
+    def __init__(self, label: str, t: Type) -> None:
+        super().__init__(label, t)
+        self.ctype = memory.ctypes_record(t, label)
+        self.codec = marshal.codec_for(t)
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        data = bytearray(self.type.size)
+        self.codec.encode(data, 0, value, keep)
+        return self.ctype.from_buffer(data)
+
+    def result(self, raw: Any) -> object:
+        return self.codec.decode(bytes(raw), 0)
+
+
+class CallbackConverter(PointerConverter):
+    """Function pointers: `Pointer` values or None (Python callables arrive later)."""
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if callable(value) and not isinstance(value, Pointer):
+            raise NotImplementedError(f"{self.label}: Python callbacks are not supported yet; "
+                                      "pass a function pointer")
+        return super().convert(value, keep)
+
+
+def make_converter(label: str, t: Type, direction: str = "in") -> Any:
+    """The converter for a parameter (or the result) of type ``t``."""
+    kind = t.primitive
+    if kind == "Bool":
+        return BoolConverter(label, t)
+    if is_integer(t):
+        return IntConverter(label, t)
+    if kind in ("Float32", "Float64", "LongDouble"):
+        return FloatConverter(label, t)
+    if kind in _UNITS:
+        return StringConverter(label, t, direction)
+    if kind == "Callback":
+        return CallbackConverter(label, t, direction)
+    if kind == "Pointer":
+        return PointerConverter(label, t, direction)
+    if kind in ("Record", "Union"):
+        return RecordConverter(label, t)
+    if kind == "Void":
+        return VoidResult(label, t)
+    raise TypeError(f"{label}: type {t.name} cannot be passed")
+
+
+class VoidResult(Converter):
+    ctype = None
+
+    def result(self, raw: Any) -> object:
+        return None
+
+
+# ---------------------------------------------------------------------------- functions
+
+def _arg_label(func: str, index: int, arg: Argument) -> str:
+    return f"{func}(): argument {arg.name!r}" if arg.name else \
+        f"{func}(): argument {index + 1}"
+
+
+_VARIADIC_PROMOTIONS = {"Float32": "double", "Bool": "int", "Int8": "int", "UInt8": "int",
+                        "Int16": "int", "UInt16": "int"}
+
+
+class Function(Generic[P, R]):
+    """A C function bound to its address, with its call plan built once.
+
+    Call it like a Python function. ``info`` describes the signature, ``async_`` runs the call
+    on a worker thread and returns a `concurrent.futures.Future`, ``acall`` awaits it.
+    """
+
+    def __init__(self, info: FunctionInfo, address: int, owner: Any = None) -> None:
+        self.info = info
+        self.address = address
+        self.owner = owner
+        self.__name__ = info.name or "<anonymous>"
+        self.__qualname__ = self.__name__
+        self.__doc__ = f"C function: {info}"
+        label = self.__name__
+        self._converters = [make_converter(_arg_label(label, i, a), a.type, a.direction)
+                            for i, a in enumerate(info.arguments)]
+        self._result = make_converter(f"{label}(): result", info.result)
+        self._writes_back = [i for i, c in enumerate(self._converters) if c.writes_back]
+        self._nargs = len(info.arguments)
+        self._cfunc: Any = self._make_cfunc([c.ctype for c in self._converters]) \
+            if not info.variadic else None
+        self._variadic_cache: dict[tuple[object, ...], Any] = {}
+
+    def _make_cfunc(self, argtypes: list[Any]) -> Any:
+        prototype = ctypes.CFUNCTYPE(self._result.ctype, *argtypes, use_errno=True)
+        return prototype(self.address)
+
+    def __repr__(self) -> str:
+        return f"<koffi Function {self.info}>"
+
+    def _arity_error(self, got: int) -> TypeError:
+        n = self._nargs
+        more = " or more" if self.info.variadic else ""
+        return TypeError(f"{self.__name__}(): expected {n}{more} argument{'s' if n != 1 else ''}"
+                         f", got {got}")
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if kwargs:
+            raise TypeError(f"{self.__name__}(): C functions take positional arguments only")
+        if self.owner is not None and self.owner.closed:
+            raise Error(f"{self.__name__}(): its library was unloaded")
+        if self.info.variadic:
+            return self._call_variadic(args)  # type: ignore[no-any-return]
+        if len(args) != self._nargs:
+            raise self._arity_error(len(args))
+        keep: list[object] = []
+        converters = self._converters
+        cargs = [converters[i].convert(args[i], keep) for i in range(self._nargs)]
+        raw = self._cfunc(*cargs)
+        for i in self._writes_back:
+            converters[i].write_back(args[i], cargs[i])
+        return self._result.result(raw)  # type: ignore[no-any-return]
+
+    def _call_variadic(self, args: tuple[object, ...]) -> Any:
+        n = self._nargs
+        if len(args) < n:
+            raise self._arity_error(len(args))
+        extra = args[n:]
+        if len(extra) % 2:
+            raise TypeError(f"{self.__name__}(): missing value argument for variadic call "
+                            "(pass type, value pairs after the fixed arguments)")
+        specs = extra[0::2]
+        key = tuple(s if isinstance(s, (str, Type)) else id(s) for s in specs)
+        plan = self._variadic_cache.get(key)
+        if plan is None:
+            converters = list(self._converters)
+            for j, spec in enumerate(specs):
+                t = resolve_type(spec)
+                promoted = _VARIADIC_PROMOTIONS.get(t.primitive)
+                if promoted is not None and t.primitive != "Enum":
+                    t = resolve_type(promoted) if t.primitive != "Float32" else \
+                        resolve_type("double")
+                converters.append(make_converter(
+                    f"{self.__name__}(): variadic argument {j + 1}", t))
+            plan = (converters, self._make_cfunc([c.ctype for c in converters]))
+            self._variadic_cache[key] = plan
+        converters, cfunc = plan
+        values = list(args[:n]) + list(extra[1::2])
+        keep: list[object] = []
+        cargs = [converters[i].convert(values[i], keep) for i in range(len(values))]
+        raw = cfunc(*cargs)
+        for i, conv in enumerate(converters):
+            if conv.writes_back:
+                conv.write_back(values[i], cargs[i])
+        return self._result.result(raw)
+
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
+        """Run the call on a worker thread; the future holds the result (or the exception)."""
+        from koffi_typed import runtime
+        return runtime.submit(self, args)
+
+    async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Await the call, run on a worker thread (asyncio)."""
+        import asyncio
+        return await asyncio.wrap_future(self.async_(*args, **kwargs))
+
+    def explain(self) -> str:
+        """How each argument is passed (the ABI plan arrives with the abi package)."""
+        lines = [str(self.info)]
+        for arg, conv in zip(self.info.arguments, self._converters, strict=True):
+            ctype = getattr(conv.ctype, "__name__", str(conv.ctype))
+            lines.append(f"  {arg.name or '?'}: {arg.type.name} as ctypes {ctype} "
+                         f"({_DIRECTION_NAMES[arg.direction].lower()})")
+        return "\n".join(lines)
+
+
+def function_at(address: int, info: FunctionInfo, owner: Any = None) -> Function[..., Any]:
+    """A callable for the C function at ``address`` with signature ``info``."""
+    return Function(info, address, owner)
+
+
+def prototype_info(spec: object) -> FunctionInfo:
+    """The signature of a prototype type (``koffi.proto(...)`` or ``'Fn *'``)."""
+    t = resolve_type(spec)
+    if t.primitive == "Callback" and t.ref is not None:
+        t = t.ref
+    if t.primitive != "Prototype" or not isinstance(t.proto, FunctionInfo):
+        raise TypeError(f"Expected a function type, got {t.name}")
+    return t.proto
+

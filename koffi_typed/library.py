@@ -1,0 +1,132 @@
+"""Shared libraries: `load`, `Library.func`, typed `@lib.function` declarations, symbols."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar, overload
+
+from koffi_typed.errors import Error, LoadError
+from koffi_typed.functions import (
+    Function,
+    FunctionInfo,
+    classic_declaration,
+    parse_declaration,
+    typed_declaration,
+)
+from koffi_typed.pointer import Pointer
+from koffi_typed.types import resolve_type
+
+__all__ = ["Library", "load"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+RTLD_DEEPBIND = getattr(os, "RTLD_DEEPBIND", 0)
+
+
+class Library:
+    """A loaded shared library (or the running process). Use as a context manager to unload."""
+
+    def __init__(self, path: str | None, handle: ctypes.CDLL) -> None:
+        self.path = path
+        self._dll = handle
+        self.closed = False
+
+    def __repr__(self) -> str:
+        state = " (unloaded)" if self.closed else ""
+        return f"<koffi Library {self.path or '<process>'}{state}>"
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unload()
+
+    def _address(self, name: str, what: str) -> int:
+        if self.closed:
+            raise Error(f"Cannot find {what} '{name}': the library was unloaded")
+        try:
+            symbol = self._dll[name]
+        except AttributeError:
+            raise Error(f"Cannot find {what} '{name}' in shared library") from None
+        return ctypes.cast(symbol, ctypes.c_void_p).value or 0
+
+    def func(self, *args: Any) -> Function[..., Any]:
+        """Declare a function: ``func('int abs(int x)')``, ``func(name, result, [params])`` or
+        ``func(convention, name, result, [params])``."""
+        if len(args) == 1 and isinstance(args[0], str):
+            info = parse_declaration(args[0])
+        else:
+            info = classic_declaration(args)
+        if info.name is None:
+            raise TypeError("A function declared on a library needs a name")
+        return Function(info, self._address(info.name, "function"), self)
+
+    @overload
+    def function(self, fn: Callable[P, R], /) -> Function[P, R]: ...
+    @overload
+    def function(self, name: str, /) -> Callable[[Callable[P, R]], Function[P, R]]: ...
+
+    def function(self, arg: Any, /) -> Any:
+        """Declare a function from a typed ``def`` stub (annotations give the C types).
+
+        ``@lib.function`` uses the function's own name; ``@lib.function("real_name")``
+        binds another symbol.
+        """
+        if isinstance(arg, str):
+            def bind(fn: Callable[P, R]) -> Function[P, R]:
+                return self._typed(fn, arg)
+            return bind
+        return self._typed(arg, None)
+
+    def _typed(self, fn: Callable[..., Any], name: str | None) -> Function[Any, Any]:
+        info: FunctionInfo = typed_declaration(fn, name)
+        assert info.name is not None
+        function: Function[Any, Any] = Function(info, self._address(info.name, "function"),
+                                                self)
+        function.__doc__ = fn.__doc__ or function.__doc__
+        function.__name__ = fn.__name__
+        function.__qualname__ = fn.__qualname__
+        return function
+
+    def symbol(self, name: str, spec: object = "void") -> Pointer[Any]:
+        """An exported variable as a `Pointer` to ``spec`` (read and write it with
+        `koffi.decode` / `koffi.encode`, or the pointer's ``[0]``)."""
+        return Pointer(self._address(name, "symbol"), resolve_type(spec))
+
+    def unload(self) -> None:
+        """Unload the library; functions declared from it refuse to run afterwards."""
+        if self.closed or self.path is None:
+            self.closed = True
+            return
+        self.closed = True
+        if sys.platform != "win32":
+            import _ctypes
+            _ctypes.dlclose(self._dll._handle)
+
+
+def load(path: str | os.PathLike[str] | None, *, lazy: bool = False, global_: bool = False,
+         deep: bool = False) -> Library:
+    """Load a shared library (``None`` is the running process).
+
+    ``lazy`` resolves symbols on first use (``RTLD_LAZY``), ``global_`` makes them available to
+    libraries loaded later (``RTLD_GLOBAL``), ``deep`` prefers the library's own symbols
+    (``RTLD_DEEPBIND``, where the platform has it).
+    """
+    mode = (os.RTLD_LAZY if lazy else os.RTLD_NOW) if sys.platform != "win32" else 0
+    if global_:
+        mode |= getattr(os, "RTLD_GLOBAL", 0)
+    elif sys.platform != "win32":
+        mode |= os.RTLD_LOCAL
+    if deep:
+        mode |= RTLD_DEEPBIND
+    name = None if path is None else os.fspath(path)
+    if name == "":
+        name = None
+    try:
+        handle = ctypes.CDLL(name, mode=mode, use_errno=True)
+    except OSError as exc:
+        raise LoadError(f"Failed to load shared library: {exc}") from None
+    return Library(name, handle)
