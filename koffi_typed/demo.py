@@ -1,21 +1,23 @@
 """``python -m koffi_typed demo``: koffi_typed at work on real C (libc), printed step by step.
 
-Today it declares libc's ``struct tm``, ``struct timeval``, ``struct timespec`` and
-``struct stat`` as annotated classes, checks their layouts against the C compiler, fills them
-by calling libc (through plain ctypes until the calling layer lands) and compares the decoded
-values with Python's own ``time`` and ``os.stat``.
+It declares libc's ``struct tm``, ``struct timeval``, ``struct timespec`` and ``struct stat``
+as annotated classes, checks their layouts against the C compiler, calls libc, libm and zlib
+with them (out-parameters, variadic calls, buffers, errno) and compares every result with
+Python's own ``time``, ``os.stat``, ``math`` and ``zlib``.
 """
 
 from __future__ import annotations
 
-import ctypes
 import ctypes.util
+import errno as errno_module
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from typing import Annotated, Any
 
 import koffi_typed as koffi
@@ -28,33 +30,33 @@ __all__ = ["main"]
 class Tm:
     """libc ``struct tm`` (glibc and musl)."""
 
-    tm_sec: c.int
-    tm_min: c.int
-    tm_hour: c.int
-    tm_mday: c.int
-    tm_mon: c.int
-    tm_year: c.int
-    tm_wday: c.int
-    tm_yday: c.int
-    tm_isdst: c.int
-    tm_gmtoff: c.long
-    tm_zone: c.str
+    tm_sec: c.int = 0
+    tm_min: c.int = 0
+    tm_hour: c.int = 0
+    tm_mday: c.int = 0
+    tm_mon: c.int = 0
+    tm_year: c.int = 0
+    tm_wday: c.int = 0
+    tm_yday: c.int = 0
+    tm_isdst: c.int = 0
+    tm_gmtoff: c.long = 0
+    tm_zone: c.str = None
 
 
 @koffi.struct(name="timeval")
 class Timeval:
     """libc ``struct timeval``."""
 
-    tv_sec: c.long
-    tv_usec: c.long
+    tv_sec: c.long = 0
+    tv_usec: c.long = 0
 
 
 @koffi.struct(name="timespec")
 class Timespec:
     """libc ``struct timespec``."""
 
-    tv_sec: c.long
-    tv_nsec: c.long
+    tv_sec: c.long = 0
+    tv_nsec: c.long = 0
 
 
 def _stat_members() -> dict[str, object] | None:
@@ -143,37 +145,38 @@ def show_layout(cls: type, truth: tuple[int, int, dict[str, int]] | None) -> boo
 
 
 def call_libc(Stat: Any) -> bool:
-    """Fill the records by calling libc, compare with Python's stdlib."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    ok = True
+    """Fill the records by calling libc through koffi_typed, compare with Python's stdlib."""
+    libc = koffi.load(ctypes.util.find_library("c") or "libc.so.6")
+    ok: bool = True
 
-    buf = ctypes.create_string_buffer(koffi.sizeof(Timeval))
-    libc.gettimeofday(buf, None)
-    tv: Timeval = Timeval.from_buffer(buf.raw)  # type: ignore[attr-defined]
+    gettimeofday = libc.func("int gettimeofday(_Out_ timeval *tv, void *tz)")
+    tv = Timeval()
+    gettimeofday(tv, None)
     now = time.time()
     close = abs(tv.tv_sec + tv.tv_usec / 1e6 - now) < 5
     ok &= close
-    print(f"  gettimeofday -> {tv}  (time.time() = {now:.6f}: {'agrees' if close else 'DIFFERS'})")
+    print(f"  gettimeofday(_Out_ timeval *) -> {tv}")
+    print(f"    time.time() = {now:.6f}: {'agrees' if close else 'DIFFERS'}")
 
-    stamp = ctypes.c_long(int(now))
-    buf = ctypes.create_string_buffer(koffi.sizeof(Tm))
-    libc.localtime_r(ctypes.byref(stamp), buf)
-    tm: Tm = Tm.from_buffer(buf.raw)  # type: ignore[attr-defined]
-    py = time.localtime(stamp.value)
+    localtime_r = libc.func("tm *localtime_r(const long *t, _Out_ tm *result)")
+    tm = Tm()
+    stamp = int(now)
+    returned = localtime_r([stamp], tm)
+    py = time.localtime(stamp)
     same = (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
             tm.tm_zone) == (py.tm_year, py.tm_mon, py.tm_mday, py.tm_hour, py.tm_min,
                             py.tm_sec, py.tm_zone)
-    ok &= same
+    ok &= same and returned is not None
     print(f"  localtime_r -> {tm}")
     print(f"    time.localtime agrees: {same}")
 
     if Stat is not None:
+        stat = libc.func("int stat(const char *path, _Out_ stat *buf)")
         path = sys.executable
-        buf = ctypes.create_string_buffer(koffi.sizeof(Stat))
-        if libc.stat(os.fsencode(path), buf) != 0:
-            print(f"  stat({path!r}) failed: errno {ctypes.get_errno()}")
+        st = Stat()
+        if stat(path, st) != 0:
+            print(f"  stat({path!r}) failed: errno {koffi.errno()}")
             return False
-        st = Stat.from_buffer(buf.raw)
         ref = os.stat(path)
         same = bool((st.st_size, st.st_ino, st.st_mode, st.st_mtim.tv_sec) == (
             ref.st_size, ref.st_ino, ref.st_mode, int(ref.st_mtime)))
@@ -181,6 +184,58 @@ def call_libc(Stat: Any) -> bool:
         print(f"  stat({os.path.basename(path)!r}) -> size {st.st_size}, inode {st.st_ino}, "
               f"mode {st.st_mode:o}, mtime {st.st_mtim.tv_sec}")
         print(f"    os.stat agrees: {same}")
+
+    close_fd = libc.func("int close(int fd)")
+    result = close_fd(-1)
+    same = bool(result == -1) and koffi.errno() == errno_module.EBADF == koffi.os.errno["EBADF"]
+    ok &= same
+    print(f"  close(-1) -> {result}, koffi.errno() = {koffi.errno()} (EBADF): "
+          f"{'agrees' if same else 'DIFFERS'}")
+
+    snprintf = libc.func("int snprintf(char *buf, size_t size, const char *fmt, ...)")
+    buf = bytearray(64)
+    n = snprintf(buf, len(buf), "%d|%.2f|%s", "int", 42, "double", 3.14159, "str", "hi")
+    text = buf[:n].decode()
+    ok &= text == "42|3.14|hi"
+    print(f"  snprintf(buf, 64, '%d|%.2f|%s', 'int', 42, 'double', 3.14159, 'str', 'hi')"
+          f" -> {text!r}")
+    return ok
+
+
+def call_libm_and_zlib() -> bool:
+    """libm against `math`, zlib against Python's `zlib`, through typed declarations."""
+    ok = True
+    libm = koffi.load(ctypes.util.find_library("m") or "libm.so.6")
+
+    @libm.function
+    def cos(x: c.double) -> c.double: ...
+
+    frexp = libm.func("double frexp(double x, _Out_ int *exp)")
+    exponent = [0]
+    mantissa = frexp(1234.5, exponent)
+    same = cos(0.5) == math.cos(0.5) and (mantissa, exponent[0]) == math.frexp(1234.5)
+    ok &= same
+    print(f"  cos(0.5) = {cos(0.5)!r}; frexp(1234.5) = ({mantissa}, {exponent[0]}): "
+          f"math agrees: {same}")
+
+    zname = ctypes.util.find_library("z")
+    if zname is None:
+        print("  zlib: not installed, skipped")
+        return ok
+    libz = koffi.load(zname)
+    compress = libz.func("int compress(uint8_t *dest, _Inout_ unsigned long *destLen, "
+                         "const uint8_t *source, unsigned long sourceLen)")
+    crc32 = libz.func("unsigned long crc32(unsigned long crc, const uint8_t *buf, "
+                      "unsigned int len)")
+    data = b"koffi_typed " * 20
+    out = bytearray(512)
+    size = [len(out)]
+    status = compress(out, size, data, len(data))
+    same = bool(status == 0 and zlib.decompress(bytes(out[: size[0]])) == data
+                and crc32(0, data, len(data)) == zlib.crc32(data))
+    ok &= same
+    print(f"  compress({len(data)} bytes) -> {size[0]} bytes; Python's zlib decompresses it "
+          f"and crc32 matches: {same}")
     return ok
 
 
@@ -215,15 +270,18 @@ def main(argv: list[str] | None = None) -> int:
         print("  a bad declaration is reported with its position:")
         print("    " + str(exc).replace("\n", "\n    "))
 
-    print("\n4. Filled by libc, decoded by koffi_typed, compared with Python's stdlib:")
+    print("\n4. libc called through koffi_typed, compared with Python's stdlib:")
     ok &= call_libc(Stat)
+
+    print("\n5. libm and zlib, typed declarations, out-parameters and buffers:")
+    ok &= call_libm_and_zlib()
 
     @koffi.union
     class Bits64:
         i: Annotated[int, c.uint64] = 0  # defaults keep type checkers from requiring both
         d: c.double = 0.0
 
-    print("\n5. Unions reinterpret their bytes as C does:")
+    print("\n6. Unions reinterpret their bytes as C does:")
     print(f"  Bits64(d=1.0).i = {Bits64(d=1.0).i:#x}")
 
     print(f"\n{'All checks agree.' if ok else 'SOME CHECKS DISAGREE.'}")
