@@ -52,14 +52,19 @@ def _member_align(field: FieldSpec, pack: int | None) -> int:
     return min(align, pack) if pack else align
 
 
-def place_fields(fields: list[FieldSpec], *, union: bool, pack: int | None,
-                 msvc: bool) -> RecordLayout:
-    """Lay out ``fields`` as a struct (or a union) with the given packing and rule set."""
+def place_fields(fields: list[FieldSpec], *, union: bool, pack: int | None, msvc: bool,
+                 zero_width_aligns: bool = False) -> RecordLayout:
+    """Lay out ``fields`` as a struct (or a union) with the given packing and rule set.
+
+    A zero-width bitfield moves the next member to its type's alignment; with
+    ``zero_width_aligns`` (AAPCS) it also raises the record's alignment. Under MSVC rules it
+    only closes an open bitfield unit.
+    """
     if union:
         return _place_union(fields, pack)
     if msvc:
         return _place_struct_msvc(fields, pack)
-    return _place_struct_gcc(fields, pack)
+    return _place_struct_gcc(fields, pack, zero_width_aligns)
 
 
 def _place_union(fields: list[FieldSpec], pack: int | None) -> RecordLayout:
@@ -72,13 +77,15 @@ def _place_union(fields: list[FieldSpec], pack: int | None) -> RecordLayout:
     return RecordLayout(tuple(0 for _ in fields), _round_up(size, align), align)
 
 
-def _place_struct_gcc(fields: list[FieldSpec], pack: int | None) -> RecordLayout:
+def _place_struct_gcc(fields: list[FieldSpec], pack: int | None,
+                      zero_width_aligns: bool) -> RecordLayout:
     bitpos = 0
     rec_align = 1
     positions: list[int] = []
     for field in fields:
         align = _member_align(field, pack)
-        rec_align = max(rec_align, align)
+        if field.bits != 0 or zero_width_aligns:
+            rec_align = max(rec_align, align)
         if field.bits is None:
             bitpos = _round_up(bitpos, align * 8)
             positions.append(bitpos)

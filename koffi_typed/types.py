@@ -638,7 +638,8 @@ def compute_record(name: str, fields: tuple[FieldDecl, ...], union: bool,
                    pack: int | None, model: DataModel) -> tuple[dict[str, Member], int, int]:
     """Lay out ``fields`` under ``model``: (members by name, size, alignment)."""
     specs = [FieldSpec(f.type.size, f.type.alignment, f.bits, f.align) for f in fields]
-    placed = place_fields(specs, union=union, pack=pack, msvc=model.msvc_layout)
+    placed = place_fields(specs, union=union, pack=pack, msvc=model.msvc_layout,
+                          zero_width_aligns=model.zero_width_aligns)
     members: dict[str, Member] = {}
     for f, bitpos in zip(fields, placed.positions, strict=True):
         if f.is_padding:
