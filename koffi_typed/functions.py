@@ -402,27 +402,32 @@ class PointerConverter(Converter):
                                 f"koffi.as_()")
         elem = self.elem
         if elem is not None:
-            if isinstance(value, list):
-                if self.direction == "out":
-                    data = bytearray(elem.size * len(value))
-                else:
-                    data = bytearray(elem.size * len(value))
-                    for i, item in enumerate(value):
-                        elem.encode(data, i * elem.size, item, keep)
-                cbuf = (ctypes.c_char * max(len(data), 1)).from_buffer(data) if data else None
-                keep.append(data)
-                return cbuf
-            ref_cls = self.ref.python_class
-            if (ref_cls is not None and isinstance(value, ref_cls)) or (
-                    isinstance(value, dict) and self.ref.primitive in ("Record", "Union")):
-                data = bytearray(elem.size)
-                if self.direction != "out" or isinstance(value, dict):
-                    elem.encode(data, 0, value, keep)
-                keep.append(data)
-                return (ctypes.c_char * elem.size).from_buffer(data)
-        raise TypeError(f"{self.label}: expected {self.type.name} (Pointer, None, a buffer"
-                        f"{', a record or a list' if elem else ''}), got "
-                        f"{type(value).__name__}")
+            try:
+                return self._encode_pointee(elem, value, keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _in_argument(self.label, exc) from None
+        raise TypeError(f"{self.label}: expected {self.type.name} (Pointer, None or a buffer), "
+                        f"got {type(value).__name__}")
+
+    def _encode_pointee(self, elem: Any, value: object, keep: list[object]) -> object:
+        """Copy a list or a record into temporary C memory (written back after the call)."""
+        if isinstance(value, list):
+            data = bytearray(elem.size * len(value))
+            if self.direction != "out":
+                for i, item in enumerate(value):
+                    elem.encode(data, i * elem.size, item, keep)
+            keep.append(data)
+            return (ctypes.c_char * len(data)).from_buffer(data) if data else None
+        ref_cls = self.ref.python_class
+        if (ref_cls is not None and isinstance(value, ref_cls)) or (
+                isinstance(value, dict) and self.ref.primitive in ("Record", "Union")):
+            data = bytearray(elem.size)
+            if self.direction != "out" or isinstance(value, dict):
+                elem.encode(data, 0, value, keep)
+            keep.append(data)
+            return (ctypes.c_char * elem.size).from_buffer(data)
+        raise TypeError(f"expected {self.type.name} (Pointer, None, a buffer, a record or a "
+                        f"list), got {type(value).__name__}")
 
     def write_back(self, value: object, converted: object) -> None:
         elem = self.elem
@@ -455,7 +460,10 @@ class RecordConverter(Converter):
 
     def convert(self, value: object, keep: list[object]) -> object:
         data = bytearray(self.type.size)
-        self.codec.encode(data, 0, value, keep)
+        try:
+            self.codec.encode(data, 0, value, keep)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _in_argument(self.label, exc) from None
         return self.ctype.from_buffer(data)
 
     def result(self, raw: Any) -> object:
@@ -502,6 +510,11 @@ class VoidResult(Converter):
 
 
 # ---------------------------------------------------------------------------- functions
+
+def _in_argument(label: str, exc: Exception) -> Exception:
+    """The same error, prefixed with the function and argument it happened in."""
+    return type(exc)(f"{label}: {exc}")
+
 
 def _arg_label(func: str, index: int, arg: Argument) -> str:
     return f"{func}(): argument {arg.name!r}" if arg.name else \

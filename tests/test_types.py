@@ -234,14 +234,14 @@ def test_enumeration_storage_rules() -> None:
     with pytest.raises(TypeError, match="must be an integer"):
         koffi.enumeration({"A": "x"})
 
-    class Color(enum.IntEnum):
+    class TTColor(enum.IntEnum):
         RED = 1
         GREEN = 2
 
-    color = koffi.enumeration(Color)
-    assert color.name == "Color" and color.python_class is Color
-    with pytest.raises(koffi.Error, match="Duplicate type name 'Color'"):
-        koffi.enumeration(Color)
+    color = koffi.enumeration(TTColor)
+    assert color.name == "TTColor" and color.python_class is TTColor
+    with pytest.raises(koffi.Error, match="Duplicate type name 'TTColor'"):
+        koffi.enumeration(TTColor)
 
 
 def test_disposable() -> None:
