@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from koffi_typed import _codec, abi, c, types
+from koffi_typed.callbacks import register, unregister
 from koffi_typed.errors import Error, LoadError, ParseError
 from koffi_typed.functions import (
     Argument,
@@ -46,7 +47,8 @@ __all__ = [
     "LoadError", "Member", "ParseError", "Pointer", "Ptr", "Type", "abi", "address", "alias",
     "alignof", "alloc", "array", "as_", "c", "call", "compiled", "config", "decode",
     "disposable", "encode", "enumeration", "errno", "free", "inout", "introspect", "load",
-    "offsetof", "opaque", "os", "out", "pack", "pointer", "proto", "reset", "resolve", "sizeof",
+    "offsetof", "opaque", "os", "out", "pack", "pointer", "proto", "register", "reset", "resolve",
+    "sizeof", "unregister",
     "stats", "struct", "type", "types", "union", "version", "view",
 ]
 

@@ -374,6 +374,23 @@ class PointerCodec(Codec):
         return Pointer(address, self.pointee) if address else None
 
 
+class CallbackCodec(PointerCodec):
+    """Function pointers: `Pointer`, None, or a Python callable (bound for the call only)."""
+
+    factory: Any
+
+    def __init__(self, size: int, label: str, ctype: str, pointee: Any, factory: Any) -> None:
+        super().__init__(size, label, ctype, pointee, False)
+        self.factory = factory
+
+    def address_of(self, value: object, keep: list[object]) -> int:
+        if value is not None and not isinstance(value, Pointer) and callable(value):
+            address, lease = self.factory(self.pointee, value)
+            keep.append(lease)
+            return int(address)
+        return super().address_of(value, keep)
+
+
 class StringCodec(Codec):
     """``char *`` (UTF-8), ``char16_t *`` (UTF-16) and ``char32_t *`` (UTF-32) strings."""
 

@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar
 
+from koffi_typed import callbacks as _callbacks
 from koffi_typed import marshal, memory
 from koffi_typed._codec import read_string, to_int
 from koffi_typed.cparser import CONVENTIONS, parse_prototype
@@ -234,6 +235,17 @@ class Converter:
         """The Python value of what C returned (ctypes already converted scalars)."""
         return raw
 
+    def callback_return(self, value: object, keep: list[object]) -> object:
+        """What a callback hands back to C for the Python ``value`` it returned."""
+        converted = self.convert(value, keep)
+        if isinstance(converted, ctypes.Array):
+            keep.append(converted)
+            return ctypes.addressof(converted)
+        if isinstance(converted, bytes):
+            keep.append(converted)
+            return ctypes.cast(ctypes.c_char_p(converted), ctypes.c_void_p).value
+        return converted
+
 
 _INT_CTYPES = {(1, True): ctypes.c_int8, (2, True): ctypes.c_int16, (4, True): ctypes.c_int32,
                (8, True): ctypes.c_int64, (1, False): ctypes.c_uint8, (2, False): ctypes.c_uint16,
@@ -390,7 +402,7 @@ class PointerConverter(Converter):
                                 f"{value.type.name}")
             return value.address
         if isinstance(value, memory.Cast):
-            return memory.cast_argument(value, keep)
+            return memory.cast_argument(value, keep, self.direction)
         buffer = memory.buffer_argument(value, keep)
         if buffer is not None:
             return buffer
@@ -430,6 +442,9 @@ class PointerConverter(Converter):
                         f"list), got {type(value).__name__}")
 
     def write_back(self, value: object, converted: object) -> None:
+        if isinstance(value, memory.Cast):
+            memory.cast_converter(value.type, self.direction).write_back(value.value, converted)
+            return
         elem = self.elem
         if elem is None or not isinstance(converted, ctypes.Array):
             return
@@ -471,13 +486,43 @@ class RecordConverter(Converter):
 
 
 class CallbackConverter(PointerConverter):
-    """Function pointers: `Pointer` values or None (Python callables arrive later)."""
+    """Function pointers: Python callables (transient for the call), `Pointer` or None."""
+
+    def __init__(self, label: str, t: Type, direction: str) -> None:
+        super().__init__(label, t, direction)
+        info = t.ref.proto if t.ref is not None else None
+        if isinstance(info, FunctionInfo):
+            check_callback_signature(info)
 
     def convert(self, value: object, keep: list[object]) -> object:
-        if callable(value) and not isinstance(value, Pointer):
-            raise NotImplementedError(f"{self.label}: Python callbacks are not supported yet; "
-                                      "pass a function pointer")
+        if value is not None and not isinstance(value, Pointer) and callable(value):
+            from koffi_typed import callbacks
+            address, lease = callbacks.transient(self.ref, value)
+            keep.append(lease)
+            return address
         return super().convert(value, keep)
+
+
+def check_callback_signature(info: FunctionInfo) -> None:
+    """Raise `NotImplementedError` now for callbacks that ctypes cannot build."""
+    label = info.name or "callback"
+    if info.result.primitive in ("Record", "Union"):
+        raise NotImplementedError(
+            f"{label}: callbacks cannot return records by value yet (ctypes has no struct "
+            f"results for callbacks); return a pointer, or fill a '{info.result.name} *' "
+            "parameter")
+    if info.variadic:
+        raise NotImplementedError(f"{label}: variadic callbacks are not supported")
+
+
+def callback_converters(info: FunctionInfo) -> tuple[list[Any], Any]:
+    """Converters for a callback: arguments C → Python, result Python → C."""
+    check_callback_signature(info)
+    name = info.name or "callback"
+    args = [make_converter(f"{name} callback: argument "
+                           f"{repr(a.name) if a.name else i + 1}", a.type)
+            for i, a in enumerate(info.arguments)]
+    return args, make_converter(f"{name} callback: return value", info.result)
 
 
 def make_converter(label: str, t: Type, direction: str = "in") -> Any:
@@ -508,8 +553,22 @@ class VoidResult(Converter):
     def result(self, raw: Any) -> object:
         return None
 
+    def callback_return(self, value: object, keep: list[object]) -> object:
+        if value is not None:
+            raise TypeError(f"{self.label}: expected None (void), got {type(value).__name__}")
+        return None
+
 
 # ---------------------------------------------------------------------------- functions
+
+def _raise_callback_error() -> None:
+    exc = _callbacks.pending()
+    if exc is not None:
+        try:
+            raise exc
+        finally:
+            exc = None  # no frame → exception → traceback → frame cycle
+
 
 def _in_argument(label: str, exc: Exception) -> Exception:
     """The same error, prefixed with the function and argument it happened in."""
@@ -573,10 +632,15 @@ class Function(Generic[P, R]):
             raise self._arity_error(len(args))
         keep: list[object] = []
         converters = self._converters
-        cargs = [converters[i].convert(args[i], keep) for i in range(self._nargs)]
-        raw = self._cfunc(*cargs)
-        for i in self._writes_back:
-            converters[i].write_back(args[i], cargs[i])
+        try:
+            cargs = [converters[i].convert(args[i], keep) for i in range(self._nargs)]
+            raw = self._cfunc(*cargs)
+            if _callbacks.live or _callbacks.global_errors:
+                _raise_callback_error()
+            for i in self._writes_back:
+                converters[i].write_back(args[i], cargs[i])
+        finally:
+            keep.clear()  # releases temporary memory and transient callbacks right away
         return self._result.result(raw)  # type: ignore[no-any-return]
 
     def _call_variadic(self, args: tuple[object, ...]) -> Any:
@@ -605,11 +669,16 @@ class Function(Generic[P, R]):
         converters, cfunc = plan
         values = list(args[:n]) + list(extra[1::2])
         keep: list[object] = []
-        cargs = [converters[i].convert(values[i], keep) for i in range(len(values))]
-        raw = cfunc(*cargs)
-        for i, conv in enumerate(converters):
-            if conv.writes_back:
-                conv.write_back(values[i], cargs[i])
+        try:
+            cargs = [converters[i].convert(values[i], keep) for i in range(len(values))]
+            raw = cfunc(*cargs)
+            if _callbacks.live or _callbacks.global_errors:
+                _raise_callback_error()
+            for i, conv in enumerate(converters):
+                if conv.writes_back:
+                    conv.write_back(values[i], cargs[i])
+        finally:
+            keep.clear()
         return self._result.result(raw)
 
     def async_(self, *args: P.args, **kwargs: P.kwargs) -> Future[R]:

@@ -14,6 +14,7 @@ from koffi_typed._codec import (
     ArrayCodec,
     BitfieldCodec,
     BoolCodec,
+    CallbackCodec,
     Codec,
     CountedPointerCodec,
     EnumCodec,
@@ -84,6 +85,9 @@ def build_codec(t: Type, label: str) -> Codec:
         ref = t.ref
         if ref is None:
             raise TypeError(f"{label}: type {t.name} has no pointee")
+        if kind == "Callback":
+            from koffi_typed import callbacks
+            return CallbackCodec(t.size, label, t.name, ref, callbacks.transient)
         if t.counted_by is not None:
             return CountedPointerCodec(t.size, label, t.name, ref,
                                        build_codec(ref, f"{label}[]"))

@@ -49,11 +49,23 @@ def as_(value: object, spec: object) -> Cast:
     return Cast(value, t)
 
 
-def cast_argument(cast: Cast, keep: list[object]) -> object:
-    """What to pass for a `Cast` (its value converted as its own type)."""
-    from koffi_typed.functions import make_converter
-    converter = make_converter(f"as_({cast.type.name})", cast.type)
-    return converter.convert(cast.value, keep)
+_cast_converters: dict[tuple[int, str], Any] = {}
+
+
+def cast_converter(t: Type, direction: str) -> Any:
+    """The (cached) converter for values cast to ``t`` and passed with ``direction``."""
+    key = (id(t), direction)
+    converter = _cast_converters.get(key)
+    if converter is None:
+        from koffi_typed.functions import make_converter
+        converter = make_converter(f"as_({t.name})", t, direction)
+        _cast_converters[key] = converter
+    return converter
+
+
+def cast_argument(cast: Cast, keep: list[object], direction: str = "in") -> object:
+    """What to pass for a `Cast`: its value converted as its own type and direction."""
+    return cast_converter(cast.type, direction).convert(cast.value, keep)
 
 
 def buffer_argument(value: object, keep: list[object]) -> object | None:

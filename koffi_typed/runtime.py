@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
-from koffi_typed import memory, settings, types
+from koffi_typed import callbacks, memory, settings, types
 
 __all__ = ["config", "errno", "os", "reset", "stats", "submit"]
 
@@ -19,7 +19,7 @@ os = SimpleNamespace(errno=MappingProxyType({name: code for code, name in
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
-_slots: threading.BoundedSemaphore | None = None
+_pool_limit = 0
 
 
 def errno(value: int | None = None) -> int:
@@ -44,31 +44,53 @@ def config(values: dict[str, int] | None = None) -> dict[str, int]:
 
 def stats() -> dict[str, int]:
     """Counters: values disposed after conversion, live callbacks, live `alloc` blocks."""
-    return {"disposed": memory.disposed_count, "callbacks": 0,
+    return {"disposed": memory.disposed_count, "callbacks": callbacks.registered_count(),
             "allocations": memory.live_allocations()}
 
 
-def _executor() -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore]:
-    global _pool, _slots
+def _executor() -> tuple[ThreadPoolExecutor, int]:
+    global _pool, _pool_limit
+    limit = settings.get()["max_async_calls"]
     with _pool_lock:
-        if _pool is None or _slots is None:
-            limit = settings.get()["max_async_calls"]
+        if _pool is None or _pool_limit != limit:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="koffi-async")
-            _slots = threading.BoundedSemaphore(limit)
-        return _pool, _slots
+            _pool_limit = limit
+        return _pool, limit
 
 
 def submit(function: Any, args: tuple[object, ...]) -> Future[Any]:
-    """Run ``function(*args)`` on the worker pool (the GIL is released during the C call)."""
+    """Run ``function(*args)`` on the worker pool (the GIL is released during the C call).
+
+    At most ``max_async_calls`` run at once; more wait their turn. The returned future has an
+    ``errno`` attribute: C's errno right after that call, on its worker thread.
+    """
     pool, _ = _executor()
-    return pool.submit(function, *args)
+    outer: Future[Any] = Future()
+
+    def run() -> None:
+        if not outer.set_running_or_notify_cancel():
+            return
+        try:
+            result = function(*args)
+        except BaseException as exc:  # handed to the caller through the future
+            outer.errno = ctypes.get_errno()  # type: ignore[attr-defined]
+            outer.set_exception(exc)
+            return
+        outer.errno = ctypes.get_errno()  # type: ignore[attr-defined]
+        outer.set_result(result)
+
+    pool.submit(run)
+    return outer
 
 
 def reset() -> None:
-    """Forget user type names and wait for pending asynchronous calls."""
-    global _pool, _slots
+    """Wait for pending asynchronous calls, unregister callbacks, forget user type names."""
+    global _pool
     with _pool_lock:
-        pool, _pool, _slots = _pool, None, None
+        pool, _pool = _pool, None
     if pool is not None:
         pool.shutdown(wait=True)
+    callbacks.reset()
     types.reset()

@@ -1,0 +1,221 @@
+"""C → Python callbacks: transient (one call), registered (until unregistered), and errors.
+
+A callback is a ctypes thunk (a libffi closure) bound to one prototype. Thunks are pooled
+per prototype and never freed, so C calling a stale pointer cannot crash the process: a
+transient thunk is released when its call ends, and a later call through it returns zero to
+C and queues ``Cannot use non-registered callback beyond FFI call``.
+
+An exception raised by the Python function (or by converting its result) is never printed:
+C receives a zero value and the exception is queued for the calling thread, to be raised by
+the koffi call that is running (or the next one) once C returns.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from koffi_typed.errors import Error
+from koffi_typed.pointer import Pointer
+from koffi_typed.types import Type, resolve_type
+
+__all__ = ["Thunk", "pending", "register", "transient", "unregister"]
+
+
+class _Errors(threading.local):
+    def __init__(self) -> None:
+        self.queue: list[BaseException] = []
+
+
+_errors = _Errors()
+global_errors: list[BaseException] = []  # from threads that are not running a koffi call
+_lock = threading.Lock()
+_pools: dict[int, list[Thunk]] = {}
+_registered: dict[int, Thunk] = {}
+#: Number of thunks bound to a Python function right now (registered or in a call).
+live = 0
+
+
+def record_error(exc: BaseException) -> None:
+    """Queue an exception raised inside a callback for the koffi call waiting on it.
+
+    On a thread C created (ctypes gives it a fresh dummy thread state every time), the
+    exception goes to the process-wide queue, picked up by the next call that returns.
+    """
+    if isinstance(threading.current_thread(), threading._DummyThread):
+        with _lock:
+            global_errors.append(exc)
+    else:
+        _errors.queue.append(exc)
+
+
+def pending() -> BaseException | None:
+    """The first queued callback exception for this thread (removing the queue), if any."""
+    queue = _errors.queue
+    if not queue:
+        if not global_errors:
+            return None
+        with _lock:
+            if not global_errors:
+                return None
+            queue = [global_errors.pop(0)]
+            return queue[0]
+    first = queue[0]
+    queue.clear()
+    return first
+
+
+def _zero(restype: Any) -> Any:
+    if restype is None:
+        return None
+    if restype in (ctypes.c_float, ctypes.c_double, ctypes.c_longdouble):
+        return 0.0
+    if restype is ctypes.c_bool:
+        return False
+    if restype is ctypes.c_void_p:
+        return None
+    return 0
+
+
+class Thunk:
+    """One C function pointer that calls a Python function with converted arguments."""
+
+    def __init__(self, proto_type: Type) -> None:
+        from koffi_typed.functions import FunctionInfo, callback_converters
+        info = proto_type.proto
+        assert isinstance(info, FunctionInfo)
+        self.proto_type = proto_type
+        self.info = info
+        self.target: Callable[..., Any] | None = None
+        self.keep: list[object] = []
+        self.args, self.result = callback_converters(info)
+        self.restype = self.result.ctype
+        self.zero = _zero(self.restype)
+        cfunctype = ctypes.CFUNCTYPE(self.restype, *(c.ctype for c in self.args))
+        self.cfunc = cfunctype(self._invoke)
+        self.address: int = ctypes.cast(self.cfunc, ctypes.c_void_p).value or 0
+        self.registered = False
+
+    def _invoke(self, *raw: Any) -> Any:
+        target = self.target
+        if target is None:
+            name = self.info.name or "callback"
+            exc = Error(f"Cannot use non-registered callback beyond FFI call ({name}); "
+                        "use koffi.register() for callbacks that C keeps")
+            with _lock:
+                global_errors.append(exc)
+            return self.zero
+        if self.registered:
+            self.keep.clear()  # what the previous call returned to C is no longer needed
+        try:
+            args = [conv.result(value) for conv, value in zip(self.args, raw, strict=True)]
+            value = target(*args)
+            return self.result.callback_return(value, self.keep)
+        except BaseException as exc:  # handed to the outer call, never lost
+            record_error(exc)
+            return self.zero
+
+
+def acquire(proto_type: Type, function: Callable[..., Any]) -> Thunk:
+    """A pooled thunk for ``proto_type`` bound to ``function`` (transient use)."""
+    global live
+    if not callable(function):
+        raise TypeError(f"expected a callable for {proto_type.name} *, got "
+                        f"{type(function).__name__}")
+    with _lock:
+        pool = _pools.setdefault(id(proto_type), [])
+        thunk = pool.pop() if pool else None
+        live += 1
+    if thunk is None:
+        try:
+            thunk = Thunk(proto_type)
+        except BaseException:
+            with _lock:
+                live -= 1
+            raise
+    thunk.target = function
+    return thunk
+
+
+def release(thunk: Thunk) -> None:
+    """Unbind a transient thunk and return it to its pool."""
+    global live
+    thunk.target = None
+    thunk.keep.clear()
+    with _lock:
+        live -= 1
+        _pools.setdefault(id(thunk.proto_type), []).append(thunk)
+
+
+def transient(proto_type: Type, function: Callable[..., Any]) -> tuple[int, Lease]:
+    """(address, lease) of a thunk calling ``function`` until the lease is dropped."""
+    thunk = acquire(proto_type, function)
+    return thunk.address, Lease(thunk)
+
+
+class Lease:
+    """Keeps a transient thunk bound while the call's keep-alive list exists."""
+
+    __slots__ = ("thunk",)
+
+    def __init__(self, thunk: Thunk) -> None:
+        self.thunk = thunk
+
+    def __del__(self) -> None:
+        release(self.thunk)
+
+
+def _prototype(spec: object) -> Type:
+    t = resolve_type(spec)
+    if t.primitive == "Callback" and t.ref is not None:
+        return t.ref
+    if t.primitive == "Prototype":
+        return t
+    raise TypeError(f"Unexpected {t.name} type, expected a callback type (a prototype "
+                    "pointer such as 'Fn *')")
+
+
+def register(function: Callable[..., Any], spec: object) -> Pointer[Any]:
+    """A stable C function pointer calling ``function``, valid until `unregister`."""
+    global live
+    proto_type = _prototype(spec)
+    if not callable(function):
+        raise TypeError(f"register() expects a callable, got {type(function).__name__}")
+    thunk = Thunk(proto_type)
+    thunk.target = function
+    thunk.registered = True
+    with _lock:
+        _registered[thunk.address] = thunk
+        live += 1
+    return Pointer(thunk.address, proto_type)
+
+
+def unregister(pointer: object) -> None:
+    """Release a callback made by `register` (unknown or already released: `ValueError`)."""
+    global live
+    address = pointer.address if isinstance(pointer, Pointer) else pointer
+    with _lock:
+        thunk = _registered.pop(address, None) if isinstance(address, int) else None
+        if thunk is None:
+            raise ValueError("Could not find matching registered callback")
+        live -= 1
+    thunk.target = None
+    with _lock:
+        _pools.setdefault(id(thunk.proto_type), []).append(thunk)
+
+
+def registered_count() -> int:
+    """How many callbacks are bound right now (registered, or inside a running call)."""
+    return live
+
+
+def reset() -> None:
+    """Unregister every registered callback."""
+    global live
+    with _lock:
+        for thunk in _registered.values():
+            thunk.target = None
+            live -= 1
+        _registered.clear()
