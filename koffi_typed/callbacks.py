@@ -36,6 +36,13 @@ _pools: dict[int, list[Thunk]] = {}
 _registered: dict[int, Thunk] = {}
 #: Number of thunks bound to a Python function right now (registered or in a call).
 live = 0
+#: Non-empty exactly when calls must look for callback errors (callbacks live or errors
+#: queued): generated callers test ``if watch:``, the cheapest check Python offers.
+watch: list[bool] = []
+
+
+def _update_watch() -> None:
+    watch[:] = [True] if (live or global_errors) else []
 
 
 def record_error(exc: BaseException) -> None:
@@ -47,6 +54,7 @@ def record_error(exc: BaseException) -> None:
     if isinstance(threading.current_thread(), threading._DummyThread):
         with _lock:
             global_errors.append(exc)
+            _update_watch()
     else:
         _errors.queue.append(exc)
 
@@ -60,8 +68,9 @@ def pending() -> BaseException | None:
         with _lock:
             if not global_errors:
                 return None
-            queue = [global_errors.pop(0)]
-            return queue[0]
+            first_global = global_errors.pop(0)
+            _update_watch()
+            return first_global
     first = queue[0]
     queue.clear()
     return first
@@ -106,6 +115,7 @@ class Thunk:
                         "use koffi.register() for callbacks that C keeps")
             with _lock:
                 global_errors.append(exc)
+                _update_watch()
             return self.zero
         if self.registered:
             self.keep.clear()  # what the previous call returned to C is no longer needed
@@ -128,12 +138,14 @@ def acquire(proto_type: Type, function: Callable[..., Any]) -> Thunk:
         pool = _pools.setdefault(id(proto_type), [])
         thunk = pool.pop() if pool else None
         live += 1
+        _update_watch()
     if thunk is None:
         try:
             thunk = Thunk(proto_type)
         except BaseException:
             with _lock:
                 live -= 1
+                _update_watch()
             raise
     thunk.target = function
     return thunk
@@ -146,6 +158,7 @@ def release(thunk: Thunk) -> None:
     thunk.keep.clear()
     with _lock:
         live -= 1
+        _update_watch()
         _pools.setdefault(id(thunk.proto_type), []).append(thunk)
 
 
@@ -189,6 +202,7 @@ def register(function: Callable[..., Any], spec: object) -> Pointer[Any]:
     with _lock:
         _registered[thunk.address] = thunk
         live += 1
+        _update_watch()
     return Pointer(thunk.address, proto_type)
 
 
@@ -201,6 +215,7 @@ def unregister(pointer: object) -> None:
         if thunk is None:
             raise ValueError("Could not find matching registered callback")
         live -= 1
+        _update_watch()
     thunk.target = None
     with _lock:
         _pools.setdefault(id(thunk.proto_type), []).append(thunk)
@@ -219,3 +234,4 @@ def reset() -> None:
             thunk.target = None
             live -= 1
         _registered.clear()
+        _update_watch()

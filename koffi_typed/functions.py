@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ctypes
 import inspect
+import keyword
+import linecache
 import typing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -216,10 +218,17 @@ def proto(*args: object) -> Type:
 # ---------------------------------------------------------------------------- converters
 
 class Converter:
-    """Turns one Python argument into what ctypes passes, and writes outputs back."""
+    """Turns one Python argument into what ctypes passes, and writes outputs back.
+
+    ``convert`` returns a value ctypes passes as is, with no ``argtypes``: a Python int only
+    for types of at most 32 bits, otherwise a ctypes scalar, ``bytes``, a ctypes array or
+    structure, or ``None``. ``fast`` gives an inline expression for the generated caller.
+    """
 
     ctype: Any = ctypes.c_void_p
     writes_back = False
+    needs_keep = False  # convert() may allocate memory that must outlive the call
+    raw_result = False  # what ctypes returns for ``ctype`` is already the Python value
 
     def __init__(self, label: str, t: Type) -> None:
         self.label = label
@@ -231,6 +240,11 @@ class Converter:
     def write_back(self, value: object, converted: object) -> None:
         """Copy what C wrote into ``converted`` back into the caller's ``value``."""
 
+    def fast(self, var: str, slow: str) -> str:
+        """A Python expression converting variable ``var``; ``slow`` is the call to fall
+        back on (``_cN(var, keep)``)."""
+        return slow
+
     def result(self, raw: Any) -> object:
         """The Python value of what C returned (ctypes already converted scalars)."""
         return raw
@@ -238,6 +252,8 @@ class Converter:
     def callback_return(self, value: object, keep: list[object]) -> object:
         """What a callback hands back to C for the Python ``value`` it returned."""
         converted = self.convert(value, keep)
+        if isinstance(converted, ctypes._SimpleCData):
+            return converted.value
         if isinstance(converted, ctypes.Array):
             keep.append(converted)
             return ctypes.addressof(converted)
@@ -269,6 +285,7 @@ class IntConverter(Converter):
         if store.size > 8:
             raise NotImplementedError(f"{label}: {t.name} cannot be passed through ctypes yet")
         self.ctype = _INT_CTYPES[(store.size, self.signed)]
+        self.raw_result = not self.swap and not (t.primitive == "Enum" and t.python_class)
 
     def convert(self, value: object, keep: list[object]) -> object:
         if type(value) is int:
@@ -281,7 +298,14 @@ class IntConverter(Converter):
         if self.swap:
             v = int.from_bytes(v.to_bytes(self.size, "little", signed=self.signed), "big",
                                signed=self.signed)
-        return v
+        return v if self.size <= 4 else self.ctype(v)
+
+    def fast(self, var: str, slow: str) -> str:
+        if self.swap:
+            return slow
+        check = f"type({var}) is int and {self.lo} <= {var} <= {self.hi}"
+        value = var if self.size <= 4 else f"_T{var}({var})"
+        return f"({value} if {check} else {slow})"
 
     def result(self, raw: Any) -> object:
         v = int(raw)
@@ -299,11 +323,15 @@ class IntConverter(Converter):
 
 class BoolConverter(Converter):
     ctype = ctypes.c_bool
+    raw_result = True
 
     def convert(self, value: object, keep: list[object]) -> object:
         if value is True or value is False:
             return value
         raise TypeError(f"{self.label}: expected bool, got {type(value).__name__}")
+
+    def fast(self, var: str, slow: str) -> str:
+        return f"({var} if {var} is True or {var} is False else {slow})"
 
 
 class FloatConverter(Converter):
@@ -312,13 +340,18 @@ class FloatConverter(Converter):
         self.ctype = {"Float32": ctypes.c_float, "Float64": ctypes.c_double}.get(
             t.primitive, ctypes.c_longdouble)
 
+    raw_result = True
+
     def convert(self, value: object, keep: list[object]) -> object:
         if isinstance(value, float):
-            return value
+            return self.ctype(value)
         if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            return self.ctype(float(value))
         raise TypeError(f"{self.label}: expected float ({self.type.name}), got "
                         f"{type(value).__name__}")
+
+    def fast(self, var: str, slow: str) -> str:
+        return f"(_T{var}({var}) if type({var}) is float else {slow})"
 
 
 _UNITS = {"String": 1, "String16": 2, "String32": 4}
@@ -334,6 +367,14 @@ class StringConverter(Converter):
         self.encoding = _ENCODINGS[self.unit]
         self.direction = direction
         self.writes_back = direction != "in"
+
+    needs_keep = True
+
+    def fast(self, var: str, slow: str) -> str:
+        if self.unit != 1 or self.direction != "in":
+            return slow
+        return (f"({var}.encode('utf-8', 'surrogateescape') if type({var}) is str else "
+                f"{slow})")
 
     def convert(self, value: object, keep: list[object]) -> object:
         if isinstance(value, str) and self.direction == "in":
@@ -354,7 +395,7 @@ class StringConverter(Converter):
         if buffer is not None:
             return buffer
         if isinstance(value, Pointer):
-            return value.address
+            return ctypes.c_void_p(value.address)
         if isinstance(value, memory.Cast):
             return memory.cast_argument(value, keep)
         expected = "str, bytes or None" if self.unit == 1 else "str or None"
@@ -393,6 +434,11 @@ class PointerConverter(Converter):
         self.writes_back = direction != "in"
         self.elem = marshal.codec_for(t.ref) if t.ref.size else None
 
+    needs_keep = True
+
+    def fast(self, var: str, slow: str) -> str:
+        return f"(None if {var} is None else {slow})"
+
     def convert(self, value: object, keep: list[object]) -> object:
         if value is None:
             return None
@@ -400,7 +446,7 @@ class PointerConverter(Converter):
             if not self.void and not compatible(self.ref, value.type):
                 raise TypeError(f"{self.label}: expected {self.type.name}, got a pointer to "
                                 f"{value.type.name}")
-            return value.address
+            return ctypes.c_void_p(value.address)
         if isinstance(value, memory.Cast):
             return memory.cast_argument(value, keep, self.direction)
         buffer = memory.buffer_argument(value, keep)
@@ -408,7 +454,7 @@ class PointerConverter(Converter):
             return buffer
         if self.void:
             if isinstance(value, int) and not isinstance(value, bool):
-                return value
+                return ctypes.c_void_p(value)
             if isinstance(value, (list, tuple, dict)) or hasattr(value, "__koffi_type__"):
                 raise TypeError(f"{self.label}: cannot pass ambiguous value to void *, use "
                                 f"koffi.as_()")
@@ -468,6 +514,8 @@ class PointerConverter(Converter):
 class RecordConverter(Converter):
     """Records by value through a ctypes structure with the same layout."""
 
+    needs_keep = True
+
     def __init__(self, label: str, t: Type) -> None:
         super().__init__(label, t)
         self.ctype = memory.ctypes_record(t, label)
@@ -499,7 +547,7 @@ class CallbackConverter(PointerConverter):
             from koffi_typed import callbacks
             address, lease = callbacks.transient(self.ref, value)
             keep.append(lease)
-            return address
+            return ctypes.c_void_p(address)
         return super().convert(value, keep)
 
 
@@ -549,6 +597,7 @@ def make_converter(label: str, t: Type, direction: str = "in") -> Any:
 
 class VoidResult(Converter):
     ctype = None
+    raw_result = True
 
     def result(self, raw: Any) -> object:
         return None
@@ -604,13 +653,10 @@ class Function(Generic[P, R]):
         self._result = make_converter(f"{label}(): result", info.result)
         self._writes_back = [i for i, c in enumerate(self._converters) if c.writes_back]
         self._nargs = len(info.arguments)
-        self._cfunc: Any = self._make_cfunc([c.ctype for c in self._converters]) \
-            if not info.variadic else None
+        self._cfunc: Any = ctypes.CFUNCTYPE(self._result.ctype, use_errno=True)(address)
         self._variadic_cache: dict[tuple[object, ...], Any] = {}
-
-    def _make_cfunc(self, argtypes: list[Any]) -> Any:
-        prototype = ctypes.CFUNCTYPE(self._result.ctype, *argtypes, use_errno=True)
-        return prototype(self.address)
+        if not info.variadic:
+            self.__class__ = _specialize(self)
 
     def __repr__(self) -> str:
         return f"<koffi Function {self.info}>"
@@ -653,7 +699,7 @@ class Function(Generic[P, R]):
                             "(pass type, value pairs after the fixed arguments)")
         specs = extra[0::2]
         key = tuple(s if isinstance(s, (str, Type)) else id(s) for s in specs)
-        plan = self._variadic_cache.get(key)
+        plan: list[Any] | None = self._variadic_cache.get(key)
         if plan is None:
             converters = list(self._converters)
             for j, spec in enumerate(specs):
@@ -664,9 +710,9 @@ class Function(Generic[P, R]):
                         resolve_type("double")
                 converters.append(make_converter(
                     f"{self.__name__}(): variadic argument {j + 1}", t))
-            plan = (converters, self._make_cfunc([c.ctype for c in converters]))
-            self._variadic_cache[key] = plan
-        converters, cfunc = plan
+            self._variadic_cache[key] = plan = converters
+        converters = plan
+        cfunc = self._cfunc
         values = list(args[:n]) + list(extra[1::2])
         keep: list[object] = []
         try:
@@ -699,6 +745,71 @@ class Function(Generic[P, R]):
             lines.append(f"  {arg.name or '?'}: {arg.type.name} as ctypes {ctype} "
                          f"({_DIRECTION_NAMES[arg.direction].lower()})")
         return "\n".join(lines)
+
+
+def _specialize(function: Function[Any, Any]) -> type:
+    """A subclass of `Function` whose ``__call__`` is generated for this signature.
+
+    The generated code inlines each converter's fast path (type and range checks) and calls
+    the ctypes function pointer, which has no ``argtypes``, so ctypes does no per-argument
+    ``from_param`` work. Everything unusual goes through the converters' ``convert``.
+    """
+    converters = function._converters
+    n = len(converters)
+    env: dict[str, Any] = {"_f": function._cfunc, "_r": function._result.result,
+                           "_watch": _callbacks.watch, "_raise": _raise_callback_error,
+                           "_M": _MISSING, "_arity": function._arity_error}
+    params = [f"a{i}" for i in range(n)]
+    exprs = []
+    for i, conv in enumerate(converters):
+        env[f"_c{i}"] = conv.convert
+        env[f"_Ta{i}"] = conv.ctype
+    needs_keep = any(c.needs_keep or c.writes_back for c in converters)
+    for i, conv in enumerate(converters):
+        exprs.append(conv.fast(f"a{i}", f"_c{i}(a{i}, {'keep' if needs_keep else '[]'})"))
+    signature = ", ".join([*(f"{p}=_M" for p in params), "/", "*more"]) if n else "*more"
+    lines = [f"def {_identifier(function.__name__)}(self, {signature}):"]
+    given = " + ".join(f"({p} is not _M)" for p in params) or "0"
+    missing = f" or {params[-1]} is _M" if n else ""
+    lines.append(f"    if more{missing}:")
+    lines.append(f"        raise _arity(len(more) + {given})")
+    call = f"_f({', '.join(f'c{i}' for i in range(n))})"
+    result = "r" if function._result.raw_result else "_r(r)"
+    if needs_keep:
+        lines.append("    keep = []")
+        lines.append("    try:")
+        lines += [f"        c{i} = {e}" for i, e in enumerate(exprs)]
+        lines.append(f"        r = {call}")
+        lines.append("        if _watch:")
+        lines.append("            _raise()")
+        for i, conv in enumerate(converters):
+            if conv.writes_back:
+                env[f"_w{i}"] = conv.write_back
+                lines.append(f"        _w{i}(a{i}, c{i})")
+        lines.append("    finally:")
+        lines.append("        keep.clear()")
+    else:
+        lines += [f"    c{i} = {e}" for i, e in enumerate(exprs)]
+        lines.append(f"    r = {call}")
+        lines.append("    if _watch:")
+        lines.append("        _raise()")
+    lines.append(f"    return {result}")
+    source = "\n".join(lines) + "\n"
+    filename = f"<koffi_typed call {function.__name__}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), env, scope)
+    call_function = next(iter(scope.values()))
+    return type(function.__name__ if function.__name__.isidentifier() else "Function",
+                (Function,), {"__call__": call_function, "__module__": __name__,
+                              "__qualname__": f"Function[{function.__name__}]"})
+
+
+def _identifier(name: str) -> str:
+    return name if name.isidentifier() and not keyword.iskeyword(name) else "call"
+
+
+_MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
 
 
 def function_at(address: int, info: FunctionInfo, owner: Any = None) -> Function[..., Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import weakref
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
@@ -33,6 +34,7 @@ class Library:
         self.path = path
         self._dll = handle
         self.closed = False
+        self._functions: weakref.WeakSet[Function[Any, Any]] = weakref.WeakSet()
 
     def __repr__(self) -> str:
         state = " (unloaded)" if self.closed else ""
@@ -62,7 +64,10 @@ class Library:
             info = classic_declaration(args)
         if info.name is None:
             raise TypeError("A function declared on a library needs a name")
-        return Function(info, self._address(info.name, "function"), self)
+        function: Function[..., Any] = Function(info, self._address(info.name, "function"),
+                                                self)
+        self._functions.add(function)
+        return function
 
     @overload
     def function(self, fn: Callable[P, R], /) -> Function[P, R]: ...
@@ -89,6 +94,7 @@ class Library:
         function.__doc__ = fn.__doc__ or function.__doc__
         function.__name__ = fn.__name__
         function.__qualname__ = fn.__qualname__
+        self._functions.add(function)
         return function
 
     def symbol(self, name: str, spec: object = "void") -> Pointer[Any]:
@@ -102,6 +108,8 @@ class Library:
             self.closed = True
             return
         self.closed = True
+        for function in list(self._functions):
+            function.__class__ = Function  # the generic __call__ checks `closed`
         if sys.platform != "win32":
             import _ctypes
             _ctypes.dlclose(self._dll._handle)
