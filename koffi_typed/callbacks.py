@@ -98,6 +98,9 @@ class Thunk:
         self.proto_type = proto_type
         self.info = info
         self.target: Callable[..., Any] | None = None
+        # Where exceptions go: the error queue of the thread whose call owns this transient
+        # callback (whatever thread C calls it on), or None for registered callbacks.
+        self.owner_queue: list[BaseException] | None = None
         self.keep: list[object] = []
         self.args, self.result = callback_converters(info)
         self.restype = self.result.ctype
@@ -124,7 +127,11 @@ class Thunk:
             value = target(*args)
             return self.result.callback_return(value, self.keep)
         except BaseException as exc:  # handed to the outer call, never lost
-            record_error(exc)
+            owner = self.owner_queue
+            if owner is not None:
+                owner.append(exc)
+            else:
+                record_error(exc)
             return self.zero
 
 
@@ -147,6 +154,7 @@ def acquire(proto_type: Type, function: Callable[..., Any]) -> Thunk:
                 live -= 1
                 _update_watch()
             raise
+    thunk.owner_queue = _errors.queue
     thunk.target = function
     return thunk
 
@@ -155,6 +163,7 @@ def release(thunk: Thunk) -> None:
     """Unbind a transient thunk and return it to its pool."""
     global live
     thunk.target = None
+    thunk.owner_queue = None
     thunk.keep.clear()
     with _lock:
         live -= 1

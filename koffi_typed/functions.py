@@ -8,6 +8,7 @@ converter, calls, writes ``_Out_``/``_Inout_`` values back and converts the resu
 from __future__ import annotations
 
 import ctypes
+import functools
 import inspect
 import keyword
 import linecache
@@ -630,179 +631,196 @@ def _arg_label(func: str, index: int, arg: Argument) -> str:
 
 
 _VARIADIC_PROMOTIONS = {"Float32": "double", "Bool": "int", "Int8": "int", "UInt8": "int",
-                        "Int16": "int", "UInt16": "int"}
+                        "Int16": "int", "UInt16": "int"}  # C's default argument promotions
 
 
-class Function(Generic[P, R]):
-    """A C function bound to its address, with its call plan built once.
+class _FunctionMeta(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(getattr(instance, "__koffi_function__", None), Plan) or \
+            super().__instancecheck__(instance)
 
-    Call it like a Python function. ``info`` describes the signature, ``async_`` runs the call
-    on a worker thread and returns a `concurrent.futures.Future`, ``acall`` awaits it.
+
+class Function(Generic[P, R], metaclass=_FunctionMeta):
+    """A declared C function (``lib.func(...)``, ``@lib.function``, ``koffi.call``).
+
+    At run time it is a plain Python function generated for its signature, carrying these
+    attributes: ``info`` describes the signature, ``address`` is the C entry point,
+    ``async_`` runs the call on a worker thread and returns a `concurrent.futures.Future`,
+    ``acall`` awaits it (asyncio), ``explain()`` tells how each argument is passed.
     """
 
-    def __init__(self, info: FunctionInfo, address: int, owner: Any = None) -> None:
-        self.info = info
-        self.address = address
-        self.owner = owner
-        self.__name__ = info.name or "<anonymous>"
-        self.__qualname__ = self.__name__
-        self.__doc__ = f"C function: {info}"
-        label = self.__name__
-        self._converters = [make_converter(_arg_label(label, i, a), a.type, a.direction)
-                            for i, a in enumerate(info.arguments)]
-        self._result = make_converter(f"{label}(): result", info.result)
-        self._writes_back = [i for i, c in enumerate(self._converters) if c.writes_back]
-        self._nargs = len(info.arguments)
-        self._cfunc: Any = ctypes.CFUNCTYPE(self._result.ctype, use_errno=True)(address)
-        self._variadic_cache: dict[tuple[object, ...], Any] = {}
-        if not info.variadic:
-            self.__class__ = _specialize(self)
-
-    def __repr__(self) -> str:
-        return f"<koffi Function {self.info}>"
-
-    def _arity_error(self, got: int) -> TypeError:
-        n = self._nargs
-        more = " or more" if self.info.variadic else ""
-        return TypeError(f"{self.__name__}(): expected {n}{more} argument{'s' if n != 1 else ''}"
-                         f", got {got}")
+    info: FunctionInfo
+    address: int
+    __koffi_function__: Plan
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        if kwargs:
-            raise TypeError(f"{self.__name__}(): C functions take positional arguments only")
-        if self.owner is not None and self.owner.closed:
-            raise Error(f"{self.__name__}(): its library was unloaded")
-        if self.info.variadic:
-            return self._call_variadic(args)  # type: ignore[no-any-return]
-        if len(args) != self._nargs:
-            raise self._arity_error(len(args))
-        keep: list[object] = []
-        converters = self._converters
-        try:
-            cargs = [converters[i].convert(args[i], keep) for i in range(self._nargs)]
-            raw = self._cfunc(*cargs)
-            if _callbacks.live or _callbacks.global_errors:
-                _raise_callback_error()
-            for i in self._writes_back:
-                converters[i].write_back(args[i], cargs[i])
-        finally:
-            keep.clear()  # releases temporary memory and transient callbacks right away
-        return self._result.result(raw)  # type: ignore[no-any-return]
+        raise NotImplementedError  # pragma: no cover - instances are generated functions
 
-    def _call_variadic(self, args: tuple[object, ...]) -> Any:
-        n = self._nargs
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
+        """Run the call on a worker thread; the future holds the result (or the exception)."""
+        raise NotImplementedError  # pragma: no cover
+
+    async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Await the call, run on a worker thread (asyncio)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def explain(self) -> str:
+        """How each argument is passed."""
+        raise NotImplementedError  # pragma: no cover
+
+
+class Plan:
+    """A function's call plan, built once: converters, result conversion, C entry point."""
+
+    def __init__(self, info: FunctionInfo, address: int) -> None:
+        self.info = info
+        self.address = address
+        self.name = info.name or "<anonymous>"
+        label = self.name
+        self.converters = [make_converter(_arg_label(label, i, a), a.type, a.direction)
+                           for i, a in enumerate(info.arguments)]
+        self.result = make_converter(f"{label}(): result", info.result)
+        self.nargs = len(info.arguments)
+        self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
+        self.variadic_cache: dict[tuple[object, ...], list[Any]] = {}
+
+    def arity_error(self, got: int) -> TypeError:
+        n = self.nargs
+        more = " or more" if self.info.variadic else ""
+        return TypeError(f"{self.name}(): expected {n}{more} argument{'s' if n != 1 else ''}"
+                         f", got {got}")
+
+    def call_variadic(self, args: tuple[object, ...]) -> Any:
+        n = self.nargs
         if len(args) < n:
-            raise self._arity_error(len(args))
+            raise self.arity_error(len(args))
         extra = args[n:]
         if len(extra) % 2:
-            raise TypeError(f"{self.__name__}(): missing value argument for variadic call "
+            raise TypeError(f"{self.name}(): missing value argument for variadic call "
                             "(pass type, value pairs after the fixed arguments)")
         specs = extra[0::2]
         key = tuple(s if isinstance(s, (str, Type)) else id(s) for s in specs)
-        plan: list[Any] | None = self._variadic_cache.get(key)
-        if plan is None:
-            converters = list(self._converters)
+        converters = self.variadic_cache.get(key)
+        if converters is None:
+            converters = list(self.converters)
             for j, spec in enumerate(specs):
                 t = resolve_type(spec)
                 promoted = _VARIADIC_PROMOTIONS.get(t.primitive)
-                if promoted is not None and t.primitive != "Enum":
-                    t = resolve_type(promoted) if t.primitive != "Float32" else \
-                        resolve_type("double")
+                if promoted is not None:
+                    t = resolve_type(promoted)
                 converters.append(make_converter(
-                    f"{self.__name__}(): variadic argument {j + 1}", t))
-            self._variadic_cache[key] = plan = converters
-        converters = plan
-        cfunc = self._cfunc
+                    f"{self.name}(): variadic argument {j + 1}", t))
+            self.variadic_cache[key] = converters
         values = list(args[:n]) + list(extra[1::2])
         keep: list[object] = []
         try:
             cargs = [converters[i].convert(values[i], keep) for i in range(len(values))]
-            raw = cfunc(*cargs)
-            if _callbacks.live or _callbacks.global_errors:
+            raw = self.cfunc(*cargs)
+            if _callbacks.watch:
                 _raise_callback_error()
             for i, conv in enumerate(converters):
                 if conv.writes_back:
                     conv.write_back(values[i], cargs[i])
         finally:
             keep.clear()
-        return self._result.result(raw)
-
-    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
-        """Run the call on a worker thread; the future holds the result (or the exception)."""
-        from koffi_typed import runtime
-        return runtime.submit(self, args)
-
-    async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Await the call, run on a worker thread (asyncio)."""
-        import asyncio
-        return await asyncio.wrap_future(self.async_(*args, **kwargs))
+        return self.result.result(raw)
 
     def explain(self) -> str:
-        """How each argument is passed (the ABI plan arrives with the abi package)."""
         lines = [str(self.info)]
-        for arg, conv in zip(self.info.arguments, self._converters, strict=True):
+        for arg, conv in zip(self.info.arguments, self.converters, strict=True):
             ctype = getattr(conv.ctype, "__name__", str(conv.ctype))
             lines.append(f"  {arg.name or '?'}: {arg.type.name} as ctypes {ctype} "
                          f"({_DIRECTION_NAMES[arg.direction].lower()})")
         return "\n".join(lines)
 
 
-def _specialize(function: Function[Any, Any]) -> type:
-    """A subclass of `Function` whose ``__call__`` is generated for this signature.
+def _unloaded(name: str) -> Callable[..., Any]:
+    def call(*args: object) -> Any:
+        raise Error(f"{name}(): its library was unloaded")
+    return call
+
+
+def disable(function: Function[Any, Any]) -> None:
+    """Make ``function`` raise instead of calling into an unloaded library."""
+    function.__globals__["_f"] = _unloaded(function.__koffi_function__.name)  # type: ignore[attr-defined]
+
+
+def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
+    """The generated Python function calling the C function at ``address``.
 
     The generated code inlines each converter's fast path (type and range checks) and calls
-    the ctypes function pointer, which has no ``argtypes``, so ctypes does no per-argument
-    ``from_param`` work. Everything unusual goes through the converters' ``convert``.
+    a ctypes function pointer that has no ``argtypes``, so ctypes does no per-argument
+    ``from_param`` work; everything unusual goes through the converters' ``convert``.
     """
-    converters = function._converters
-    n = len(converters)
-    env: dict[str, Any] = {"_f": function._cfunc, "_r": function._result.result,
+    plan = Plan(info, address)
+    env: dict[str, Any] = {"_f": plan.cfunc, "_r": plan.result.result,
                            "_watch": _callbacks.watch, "_raise": _raise_callback_error,
-                           "_M": _MISSING, "_arity": function._arity_error}
+                           "_M": _MISSING, "_arity": plan.arity_error,
+                           "_variadic": plan.call_variadic}
+    name = _identifier(plan.name)
+    if info.variadic:
+        lines = [f"def {name}(*args):", "    return _variadic(args)"]
+    else:
+        lines = _call_lines(name, plan, env)
+    source = "\n".join(lines) + "\n"
+    filename = f"<koffi_typed call {plan.name} {address:#x}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), env, scope)
+    function: Any = scope[name]
+    function.__koffi_function__ = plan
+    function.info = info
+    function.address = address
+    function.__doc__ = f"C function: {info}"
+    function.__qualname__ = plan.name
+    function.async_ = functools.partial(_submit, function)
+    function.acall = functools.partial(_acall, function)
+    function.explain = plan.explain
+    return function  # type: ignore[no-any-return]
+
+
+def _call_lines(name: str, plan: Plan, env: dict[str, Any]) -> list[str]:
+    converters = plan.converters
+    n = len(converters)
     params = [f"a{i}" for i in range(n)]
+    needs_keep = any(c.needs_keep or c.writes_back for c in converters)
     exprs = []
     for i, conv in enumerate(converters):
         env[f"_c{i}"] = conv.convert
         env[f"_Ta{i}"] = conv.ctype
-    needs_keep = any(c.needs_keep or c.writes_back for c in converters)
-    for i, conv in enumerate(converters):
         exprs.append(conv.fast(f"a{i}", f"_c{i}(a{i}, {'keep' if needs_keep else '[]'})"))
     signature = ", ".join([*(f"{p}=_M" for p in params), "/", "*more"]) if n else "*more"
-    lines = [f"def {_identifier(function.__name__)}(self, {signature}):"]
     given = " + ".join(f"({p} is not _M)" for p in params) or "0"
     missing = f" or {params[-1]} is _M" if n else ""
-    lines.append(f"    if more{missing}:")
-    lines.append(f"        raise _arity(len(more) + {given})")
+    lines = [f"def {name}({signature}):",
+             f"    if more{missing}:",
+             f"        raise _arity(len(more) + {given})"]
     call = f"_f({', '.join(f'c{i}' for i in range(n))})"
-    result = "r" if function._result.raw_result else "_r(r)"
+    result = "r" if plan.result.raw_result else "_r(r)"
     if needs_keep:
-        lines.append("    keep = []")
-        lines.append("    try:")
+        lines += ["    keep = []", "    try:"]
         lines += [f"        c{i} = {e}" for i, e in enumerate(exprs)]
-        lines.append(f"        r = {call}")
-        lines.append("        if _watch:")
-        lines.append("            _raise()")
+        lines += [f"        r = {call}", "        if _watch:", "            _raise()"]
         for i, conv in enumerate(converters):
             if conv.writes_back:
                 env[f"_w{i}"] = conv.write_back
                 lines.append(f"        _w{i}(a{i}, c{i})")
-        lines.append("    finally:")
-        lines.append("        keep.clear()")
+        lines += ["    finally:", "        keep.clear()"]
     else:
         lines += [f"    c{i} = {e}" for i, e in enumerate(exprs)]
-        lines.append(f"    r = {call}")
-        lines.append("    if _watch:")
-        lines.append("        _raise()")
+        lines += [f"    r = {call}", "    if _watch:", "        _raise()"]
     lines.append(f"    return {result}")
-    source = "\n".join(lines) + "\n"
-    filename = f"<koffi_typed call {function.__name__}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    scope: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), env, scope)
-    call_function = next(iter(scope.values()))
-    return type(function.__name__ if function.__name__.isidentifier() else "Function",
-                (Function,), {"__call__": call_function, "__module__": __name__,
-                              "__qualname__": f"Function[{function.__name__}]"})
+    return lines
+
+
+def _submit(function: Any, *args: object) -> Future[Any]:
+    from koffi_typed import runtime
+    return runtime.submit(function, args)
+
+
+async def _acall(function: Any, *args: object) -> Any:
+    import asyncio
+    return await asyncio.wrap_future(_submit(function, *args))
 
 
 def _identifier(name: str) -> str:
@@ -812,9 +830,9 @@ def _identifier(name: str) -> str:
 _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
 
 
-def function_at(address: int, info: FunctionInfo, owner: Any = None) -> Function[..., Any]:
+def function_at(address: int, info: FunctionInfo) -> Function[..., Any]:
     """A callable for the C function at ``address`` with signature ``info``."""
-    return Function(info, address, owner)
+    return make_function(info, address)
 
 
 def prototype_info(spec: object) -> FunctionInfo:

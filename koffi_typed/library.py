@@ -14,6 +14,8 @@ from koffi_typed.functions import (
     Function,
     FunctionInfo,
     classic_declaration,
+    disable,
+    make_function,
     parse_declaration,
     typed_declaration,
 )
@@ -64,8 +66,7 @@ class Library:
             info = classic_declaration(args)
         if info.name is None:
             raise TypeError("A function declared on a library needs a name")
-        function: Function[..., Any] = Function(info, self._address(info.name, "function"),
-                                                self)
+        function = make_function(info, self._address(info.name, "function"))
         self._functions.add(function)
         return function
 
@@ -89,11 +90,12 @@ class Library:
     def _typed(self, fn: Callable[..., Any], name: str | None) -> Function[Any, Any]:
         info: FunctionInfo = typed_declaration(fn, name)
         assert info.name is not None
-        function: Function[Any, Any] = Function(info, self._address(info.name, "function"),
-                                                self)
-        function.__doc__ = fn.__doc__ or function.__doc__
-        function.__name__ = fn.__name__
-        function.__qualname__ = fn.__qualname__
+        function = make_function(info, self._address(info.name, "function"))
+        generated: Any = function
+        generated.__doc__ = fn.__doc__ or generated.__doc__
+        generated.__name__ = fn.__name__
+        generated.__qualname__ = fn.__qualname__
+        generated.__wrapped__ = fn
         self._functions.add(function)
         return function
 
@@ -109,7 +111,7 @@ class Library:
             return
         self.closed = True
         for function in list(self._functions):
-            function.__class__ = Function  # the generic __call__ checks `closed`
+            disable(function)
         if sys.platform != "win32":
             import _ctypes
             _ctypes.dlclose(self._dll._handle)
