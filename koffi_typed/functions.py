@@ -22,7 +22,9 @@ from koffi_typed import callbacks as _callbacks
 from koffi_typed import marshal, memory
 from koffi_typed._codec import read_string, to_int
 from koffi_typed.cparser import CONVENTIONS, parse_prototype
+from koffi_typed.datamodel import host_name
 from koffi_typed.errors import Error, ParseError
+from koffi_typed.lowering import LoweredArgument, LoweredResult, lowering_applies
 from koffi_typed.pointer import Pointer, compatible
 from koffi_typed.types import (
     Type,
@@ -677,9 +679,27 @@ class Plan:
         self.address = address
         self.name = info.name or "<anonymous>"
         label = self.name
-        self.converters = [make_converter(_arg_label(label, i, a), a.type, a.direction)
-                           for i, a in enumerate(info.arguments)]
-        self.result = make_converter(f"{label}(): result", info.result)
+        types = [a.type for a in info.arguments] + [info.result]
+        self.lowered = lowering_applies(host_name(), types, info.variadic)
+        placements: Any = None
+        if self.lowered:
+            from koffi_typed import abi
+            placements = abi.classify(info)
+        self.converters = []
+        for i, a in enumerate(info.arguments):
+            arg_label = _arg_label(label, i, a)
+            if self.lowered and a.type.primitive in ("Record", "Union"):
+                later = placements.arguments[i + 1:]
+                follows = any(p.stack_offset is not None for p in later)
+                self.converters.append(LoweredArgument(arg_label, a.type,
+                                                       placements.arguments[i], follows))
+            else:
+                self.converters.append(make_converter(arg_label, a.type, a.direction))
+        if self.lowered and info.result.primitive in ("Record", "Union"):
+            self.result: Any = LoweredResult(f"{label}(): result", info.result,
+                                             placements.result)
+        else:
+            self.result = make_converter(f"{label}(): result", info.result)
         self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         self.variadic_cache: dict[tuple[object, ...], list[Any]] = {}
@@ -726,12 +746,13 @@ class Plan:
         return self.result.result(raw)
 
     def explain(self) -> str:
-        lines = [str(self.info)]
-        for arg, conv in zip(self.info.arguments, self.converters, strict=True):
-            ctype = getattr(conv.ctype, "__name__", str(conv.ctype))
-            lines.append(f"  {arg.name or '?'}: {arg.type.name} as ctypes {ctype} "
-                         f"({_DIRECTION_NAMES[arg.direction].lower()})")
-        return "\n".join(lines)
+        from koffi_typed import abi
+        text = str(abi.classify(self.info))
+        if self.lowered:
+            text += ("\nRecords by value are lowered: passed as the eightbytes above "
+                     "(separate c_uint64/c_double arguments), MEMORY results through an "
+                     "explicit hidden pointer.")
+        return text
 
 
 def _unloaded(name: str) -> Callable[..., Any]:
@@ -795,8 +816,15 @@ def _call_lines(name: str, plan: Plan, env: dict[str, Any]) -> list[str]:
     lines = [f"def {name}({signature}):",
              f"    if more{missing}:",
              f"        raise _arity(len(more) + {given})"]
-    call = f"_f({', '.join(f'c{i}' for i in range(n))})"
+    args = [f"*c{i}" if getattr(conv, "splat", False) else f"c{i}"
+            for i, conv in enumerate(converters)]
     result = "r" if plan.result.raw_result else "_r(r)"
+    if getattr(plan.result, "sret", False):
+        env["_sret"] = plan.result.buffer
+        lines.append("    rb = _sret()")
+        args.insert(0, "rb")
+        result = "_r(rb)"
+    call = f"_f({', '.join(args)})"
     if needs_keep:
         lines += ["    keep = []", "    try:"]
         lines += [f"        c{i} = {e}" for i, e in enumerate(exprs)]

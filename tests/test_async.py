@@ -272,6 +272,13 @@ def test_thread_callback_exception_is_not_raised_by_other_async_calls(lib: Any) 
     assert outcomes == ["raised"] * 30
 
 
+def test_callback_of_an_async_call_calls_c(lib: Any) -> None:
+    twice = lib.func("int ApplyTwice(CbAsyncUnary *f, int x)")
+    triple = lib.func("int Triple(int x)")
+    futures = [twice.async_(lambda v: triple(v) + 1, x) for x in range(20)]
+    assert [f.result(timeout=30) for f in futures] == [9 * x + 5 for x in range(20)]
+
+
 def test_exception_in_a_callback_propagates_through_the_future(lib: Any) -> None:
     call = lib.func("int CallSimple(CbAsyncUnary *cb, int x)")
     err = ValueError("async boom")
@@ -367,9 +374,12 @@ threaded = lib.func("int CallThreaded(CbAsyncUnary *cb, int n)")
 def slow(i):
     time.sleep(0.0005)
     return 1
+registered = koffi.register(lambda x: x, "CbAsyncUnary *")
+assert koffi.stats()["callbacks"] == 1
 futures = [sleep.async_(100, i) for i in range(8)]
 pending = threaded.async_(slow, 100)
 koffi.reset()
+assert koffi.stats()["callbacks"] == 0, koffi.stats()
 assert all(f.done() for f in [*futures, pending]), [f.done() for f in futures]
 assert [f.result(timeout=0) for f in futures] == [2 * i for i in range(8)]
 assert pending.result(timeout=30) == 100
