@@ -33,6 +33,7 @@ _errors = _Errors()
 global_errors: list[BaseException] = []  # from threads that are not running a koffi call
 _lock = threading.Lock()
 _pools: dict[int, list[Thunk]] = {}
+_REUSE_AFTER = 16  # free thunks kept per prototype before the oldest is reused
 _registered: dict[int, Thunk] = {}
 #: Number of thunks bound to a Python function right now (registered or in a call).
 live = 0
@@ -143,7 +144,9 @@ def acquire(proto_type: Type, function: Callable[..., Any]) -> Thunk:
                         f"{type(function).__name__}")
     with _lock:
         pool = _pools.setdefault(id(proto_type), [])
-        thunk = pool.pop() if pool else None
+        # Oldest first, and only once enough are free: a pointer C kept past its call then
+        # most likely still hits an unbound thunk (an error) rather than a newer callback.
+        thunk = pool.pop(0) if len(pool) > _REUSE_AFTER else None
         live += 1
         _update_watch()
     if thunk is None:
