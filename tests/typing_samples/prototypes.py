@@ -1,0 +1,81 @@
+"""lib.func / koffi.proto prototype strings, record checks and defaults (mypy plugin)."""
+
+from typing import Annotated, Final, reveal_type
+
+import koffi_typed as koffi
+from koffi_typed import c
+
+lib = koffi.load(None)
+
+abs_ = lib.func("int abs(int)")
+reveal_type(abs_)  # N: Revealed type is "koffi_typed.functions.Function[[int], int]"
+n: int = abs_(-3)
+abs_("x")  # E: Argument 1 to "__call__" of "Function" has incompatible type "str"; expected "int"  [arg-type]
+strlen = lib.func("size_t strlen(const char *s)")
+reveal_type(strlen)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None], int]"
+printf = lib.func("int printf(const char *fmt, ...)")
+reveal_type(printf)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None, *Any], int]"
+hypot = lib.func("double hypot(double x, double y)")
+reveal_type(hypot(3, 4))  # N: Revealed type is "float"
+PROTO: Final = "void srand(unsigned int seed)"
+reveal_type(lib.func(PROTO))  # N: Revealed type is "koffi_typed.functions.Function[[int], None]"
+bad = lib.func("int frob(widget_t w)")  # E: Unknown C type "widget_t" in C prototype "int frob(widget_t w)"  [koffi-decl]
+bad2 = lib.func("int frob(int x y)")  # E: Unexpected token 'y', expected ')' in C prototype "int frob(int x y)" (at offset 15)  [koffi-decl]
+
+
+@koffi.struct
+class Point:
+    x: c.int32
+    y: c.double
+
+
+@koffi.union
+class Value:
+    i: c.int64
+    d: c.double
+
+
+@koffi.struct(pack=1, name="hdr")
+class Header:
+    tag: c.uint8
+    name: Annotated[str, "char [16]"]
+    flags: Annotated[int, c.bits(c.uint32, 3)]
+    p: koffi.Ptr["Point"]
+    bad: Annotated[int, "int (]"]  # E: Member "bad" of record "Header": Unexpected token '(' in type specifier in C type "int (]"  [koffi-decl]
+
+
+@koffi.struct
+class Bad:
+    a: int  # E: Member "a" of record "Bad": annotation int is not a C type (use c.int32, Annotated[int, 'int32_t'], a record class or koffi.Ptr[...])  [koffi-decl]
+    b: str  # E: Member "b" of record "Bad": annotation str is not a C type (use c.int32, Annotated[int, 'int32_t'], a record class or koffi.Ptr[...])  [koffi-decl]
+
+
+reveal_type(Point())  # N: Revealed type is "prototypes.Point"
+reveal_type(Point.__init__)  # N: Revealed type is "def (self: prototypes.Point, x: int =, y: float =)"
+Value(d=1.0)
+Point(1, "2")  # E: Argument 2 to "Point" has incompatible type "str"; expected "float"  [arg-type]
+move = lib.func("Point move_point(Point *p, int dx)")
+reveal_type(move)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.memory.Cast | None, int], prototypes.Point]"
+hdr = lib.func("hdr *get(_Out_ int *n, _Inout_ Point *p, void *data, char **names)")
+reveal_type(hdr)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[int] | koffi_typed.memory.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.memory.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.memory.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[str | None] | koffi_typed.memory.Cast | None], koffi_typed.pointer.Pointer[Any] | None]"
+Cmp = koffi.proto("int Cmp(const void *a, const void *b)")
+reveal_type(Cmp)  # N: Revealed type is "koffi_typed.types.Type"
+qsort = lib.func("void qsort(void *base, size_t n, size_t size, Cmp *cmp)")
+reveal_type(qsort)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.memory.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
+D = koffi.struct("D", {"a": "int", "s": "const char *", "p": "void *"})
+reveal_type(D)  # N: Revealed type is "def (a: int =, s: str | None =, p: koffi_typed.pointer.Pointer[Any] | None =) -> prototypes.D"
+reveal_type(D(a=1).s)  # N: Revealed type is "str | None"
+uses_d = lib.func("D getd(D *d)")
+reveal_type(uses_d)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.D] | prototypes.D | koffi_typed.memory.Cast | None], prototypes.D]"
+koffi.opaque("sqlite3")
+op = lib.func("int sqlite3_open(const char *, _Out_ sqlite3 **db)")
+reveal_type(op)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[koffi_typed.pointer.Pointer[Any] | None] | koffi_typed.memory.Cast | None], int]"
+classic = lib.func("atoi", "int", ["const char *"])
+reveal_type(classic)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None], int]"
+
+
+@lib.function
+def cos(x: c.double) -> c.double: ...
+
+
+reveal_type(cos)  # N: Revealed type is "koffi_typed.functions.Function[[x: float], float]"
