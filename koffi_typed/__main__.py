@@ -11,10 +11,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m koffi_typed")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="call real C through every feature family and show it")
-    args = parser.parse_args(argv)
+    sub.add_parser("layout", help="print a record's layout and how it is passed, per ABI",
+                   add_help=False)
+    sub.add_parser("stubgen", help="write typed bindings from C headers", add_help=False)
+    args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         from koffi_typed import demo
         return demo.main()
+    if args.command == "layout":
+        from koffi_typed.abi import cli
+        return cli.main(rest)
+    if args.command == "stubgen":
+        from koffi_typed import stubgen
+        return stubgen.main(rest)
     return 2
 
 

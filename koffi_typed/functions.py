@@ -472,6 +472,9 @@ class PointerConverter(Converter):
 
     def _encode_pointee(self, elem: Any, value: object, keep: list[object]) -> object:
         """Copy a list or a record into temporary C memory (written back after the call)."""
+        twin = same_record(self.ref, value)
+        if twin is not None:
+            elem = marshal.codec_for(twin)
         if isinstance(value, list):
             data = bytearray(elem.size * len(value))
             if self.direction != "out":
@@ -480,7 +483,7 @@ class PointerConverter(Converter):
             keep.append(data)
             return (ctypes.c_char * len(data)).from_buffer(data) if data else None
         ref_cls = self.ref.python_class
-        if (ref_cls is not None and isinstance(value, ref_cls)) or (
+        if (ref_cls is not None and isinstance(value, ref_cls)) or twin is not None or (
                 isinstance(value, dict) and self.ref.primitive in ("Record", "Union")):
             data = bytearray(elem.size)
             if self.direction != "out" or isinstance(value, dict):
@@ -498,10 +501,14 @@ class PointerConverter(Converter):
         if elem is None or not isinstance(converted, ctypes.Array):
             return
         raw = bytes(converted)
+        twin = same_record(self.ref, value)
+        if twin is not None:
+            elem = marshal.codec_for(twin)
         if isinstance(value, list):
             for i in range(len(value)):
                 value[i] = elem.decode(raw, i * elem.size)
-        elif self.ref.python_class is not None and isinstance(value, self.ref.python_class):
+        elif twin is not None or (self.ref.python_class is not None
+                                  and isinstance(value, self.ref.python_class)):
             fresh = elem.decode(raw, 0)
             for slot in getattr(value, "__slots__", ()):
                 if slot != "_koffi_keep" and hasattr(fresh, slot):
@@ -512,6 +519,24 @@ class PointerConverter(Converter):
             return None
         memory.dispose(self.type, raw)
         return Pointer(raw, self.ref)
+
+
+def same_record(t: Type, value: object) -> Type | None:
+    """The type of ``value`` if it is a record of another class declaring the same C record.
+
+    C identifies records by name: two modules may both declare ``struct tm``. An instance of
+    either class is accepted where the other is expected when name and layout agree.
+    """
+    other = getattr(type(value), "__koffi_type__", None)
+    if not isinstance(other, Type) or other is t or t.python_class is None:
+        return None
+    if other.name != t.name or other.size != t.size or other.primitive != t.primitive:
+        return None
+    mine, theirs = t.members or {}, other.members or {}
+    if [(m.name, m.offset, m.bits, m.type.size) for m in mine.values()] != \
+            [(m.name, m.offset, m.bits, m.type.size) for m in theirs.values()]:
+        return None
+    return other
 
 
 class RecordConverter(Converter):
