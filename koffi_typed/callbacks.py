@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from koffi_typed.errors import Error
-from koffi_typed.pointer import Pointer
+from koffi_typed.pointer import Pointer, new_pointer
 from koffi_typed.types import Type, resolve_type
 
 __all__ = ["Thunk", "pending", "register", "transient", "unregister"]
@@ -89,6 +89,28 @@ def _zero(restype: Any) -> Any:
     return 0
 
 
+def _callback_argument(conv: Any, var: str, slow: str, env: dict[str, Any]) -> str:
+    """Expression turning what ctypes hands a callback into the Python argument."""
+    if getattr(conv, "raw_result", False):
+        return var
+    ref = getattr(conv, "ref", None)
+    if ref is not None and type(conv).__name__ == "PointerConverter" and \
+            not conv.type.disposable:
+        env[f"_ref_{var}"] = ref
+        return f"(_np({var}, _ref_{var}) if {var} else None)"
+    return f"{slow}({var})"
+
+
+def _callback_result(conv: Any, var: str) -> str:
+    """Expression turning the Python result of a callback into what ctypes returns to C."""
+    lo, hi = getattr(conv, "lo", None), getattr(conv, "hi", None)
+    if lo is not None and not getattr(conv, "swap", True) and conv.raw_result:
+        return f"{var} if type({var}) is int and {lo} <= {var} <= {hi} else _ret({var}, _t.keep)"
+    if conv.ctype in (ctypes.c_double, ctypes.c_float):
+        return f"{var} if type({var}) is float else _ret({var}, _t.keep)"
+    return f"_ret({var}, _t.keep)"
+
+
 class Thunk:
     """One C function pointer that calls a Python function with converted arguments."""
 
@@ -107,33 +129,58 @@ class Thunk:
         self.restype = self.result.ctype
         self.zero = _zero(self.restype)
         cfunctype = ctypes.CFUNCTYPE(self.restype, *(c.ctype for c in self.args))
-        self.cfunc = cfunctype(self._invoke)
+        self.cfunc = cfunctype(self._generate())
         self.address: int = ctypes.cast(self.cfunc, ctypes.c_void_p).value or 0
         self.registered = False
 
-    def _invoke(self, *raw: Any) -> Any:
-        target = self.target
-        if target is None:
-            name = self.info.name or "callback"
-            exc = Error(f"Cannot use non-registered callback beyond FFI call ({name}); "
-                        "use koffi.register() for callbacks that C keeps")
-            with _lock:
-                global_errors.append(exc)
-                _update_watch()
-            return self.zero
-        if self.registered:
-            self.keep.clear()  # what the previous call returned to C is no longer needed
-        try:
-            args = [conv.result(value) for conv, value in zip(self.args, raw, strict=True)]
-            value = target(*args)
-            return self.result.callback_return(value, self.keep)
-        except BaseException as exc:  # handed to the outer call, never lost
-            owner = self.owner_queue
-            if owner is not None:
-                owner.append(exc)
-            else:
-                record_error(exc)
-            return self.zero
+    def _generate(self) -> Callable[..., Any]:
+        """The Python entry point C calls: converts arguments inline, calls the target,
+        converts the result, and turns any exception into a zero value plus a queued error."""
+        env: dict[str, Any] = {"_t": self, "_stale": self._stale, "_fail": self._fail,
+                               "_zero": self.zero, "_np": new_pointer}
+        params = [f"a{i}" for i in range(len(self.args))]
+        exprs = []
+        for i, conv in enumerate(self.args):
+            env[f"_r{i}"] = conv.result
+            exprs.append(_callback_argument(conv, f"a{i}", f"_r{i}", env))
+        env["_ret"] = self.result.callback_return
+        ret = _callback_result(self.result, "r")
+        # what a previous call returned to C (a string, a buffer) is released on the next one
+        clear = ["    if _t.keep:", "        _t.keep.clear()"] if ret.startswith("_ret") else []
+        source = "\n".join([
+            f"def invoke({', '.join(params)}):",
+            "    target = _t.target",
+            "    if target is None:",
+            "        return _stale()",
+            *clear,
+            "    try:",
+            f"        r = target({', '.join(exprs)})",
+            f"        return {ret}",
+            "    except BaseException as exc:",
+            "        _fail(exc)",
+            "        return _zero",
+            "",
+        ])
+        scope: dict[str, Any] = {}
+        exec(compile(source, f"<koffi_typed callback {self.info.name}>", "exec"), env, scope)
+        invoke: Callable[..., Any] = scope["invoke"]
+        return invoke
+
+    def _stale(self) -> Any:
+        name = self.info.name or "callback"
+        exc = Error(f"Cannot use non-registered callback beyond FFI call ({name}); "
+                    "use koffi.register() for callbacks that C keeps")
+        with _lock:
+            global_errors.append(exc)
+            _update_watch()
+        return self.zero
+
+    def _fail(self, exc: BaseException) -> None:
+        owner = self.owner_queue
+        if owner is not None:
+            owner.append(exc)
+        else:
+            record_error(exc)
 
 
 def acquire(proto_type: Type, function: Callable[..., Any]) -> Thunk:

@@ -25,7 +25,7 @@ from koffi_typed.cparser import CONVENTIONS, parse_prototype
 from koffi_typed.datamodel import host_name
 from koffi_typed.errors import Error, ParseError
 from koffi_typed.lowering import LoweredArgument, LoweredResult, lowering_applies
-from koffi_typed.pointer import Pointer, compatible
+from koffi_typed.pointer import Pointer, compatible, new_pointer
 from koffi_typed.types import (
     Type,
     _resolve_expr,
@@ -517,8 +517,9 @@ class PointerConverter(Converter):
     def result(self, raw: Any) -> object:
         if not raw:
             return None
-        memory.dispose(self.type, raw)
-        return Pointer(raw, self.ref)
+        if self.type.disposable:
+            memory.dispose(self.type, raw)
+        return new_pointer(raw, self.ref)
 
 
 def same_record(t: Type, value: object) -> Type | None:

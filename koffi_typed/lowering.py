@@ -27,7 +27,8 @@ from koffi_typed.types import Type
 
 __all__ = ["LoweredArgument", "LoweredResult", "lowering_applies"]
 
-_PIECE_CTYPES = {"int": ctypes.c_uint64, "double": ctypes.c_double, "float": ctypes.c_double}
+_PIECE_CTYPES = {"int": ctypes.c_uint64, "double": ctypes.c_double, "float": ctypes.c_double,
+                 "ldouble": ctypes.c_longdouble}  # X87 results come back in st0
 _CLASS_CTYPES = {"INTEGER": ctypes.c_uint64, "SSE": ctypes.c_double}
 
 

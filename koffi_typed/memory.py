@@ -253,6 +253,22 @@ def _location(ref: object, offset: int, size: int,
 
 _CHAR_TYPES = ("char", "char16_t", "char32_t", "wchar_t")
 
+# ``decode(pointer, 'int')`` and friends read scalars straight through ctypes (same values as
+# the codecs: native byte order, no range to check when reading).
+_scalar_readers: dict[str, Any] = {}
+
+
+def _install_scalar_readers() -> None:
+    for name in ("int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
+                 "uint64_t", "char", "unsigned char", "short", "unsigned short", "int",
+                 "unsigned int", "long", "unsigned long", "long long", "unsigned long long",
+                 "size_t", "intptr_t", "uintptr_t", "float", "double", "int8", "uint8",
+                 "int16", "uint16", "int32", "uint32", "int64", "uint64", "uint", "ulong",
+                 "longlong", "ulonglong", "uchar", "ushort", "intptr", "uintptr", "float32",
+                 "float64"):
+        t = resolve_type(name)
+        _scalar_readers[name] = _CTYPES_SCALARS[t.primitive]
+
 
 def _terminated_count(address: int, t: Type) -> int:
     if t.primitive in ("Pointer", "String", "String16", "String32", "Callback") or (is_integer(t) and t.size in (1, 2, 4)):
@@ -268,6 +284,10 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
 
     ``ref`` is a `Pointer`, an address or a buffer; ``offset`` is in bytes.
     """
+    if count is None and not offset and type(ref) is Pointer and ref.block is None:
+        fast = _scalar_readers.get(spec) if isinstance(spec, str) else None
+        if fast is not None and ref.address:
+            return fast.from_address(ref.address).value
     t = resolve_type(spec)
     keep: list[object] = []
     if t.primitive == "Prototype":
@@ -343,3 +363,6 @@ def view(ptr: object, length: int) -> memoryview:
     keep: list[object] = []
     addr, _ = _location(ptr, 0, length, keep)
     return memoryview((ctypes.c_char * length).from_address(addr)).cast("B")
+
+
+_install_scalar_readers()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 if TYPE_CHECKING:
     from koffi_typed.types import Type
 
-__all__ = ["Block", "Pointer", "Ptr", "compatible"]
+__all__ = ["Block", "Pointer", "Ptr", "compatible", "new_pointer"]
 
 T = TypeVar("T")
 
@@ -121,6 +121,15 @@ class Block:
     def end(self) -> int:
         """One past the last byte of the block."""
         return self.address + self.size
+
+
+def new_pointer(address: int, t: Type) -> Pointer[Any]:
+    """A `Pointer` without argument checks, for trusted addresses coming from C."""
+    p: Pointer[Any] = object.__new__(Pointer)
+    p.address = address
+    p.type = t
+    p.block = None
+    return p
 
 
 Ptr = Pointer
