@@ -24,7 +24,13 @@ from koffi_typed._codec import read_string, to_int
 from koffi_typed.cparser import CONVENTIONS, parse_prototype
 from koffi_typed.datamodel import host_name
 from koffi_typed.errors import Error, ParseError
-from koffi_typed.lowering import LoweredArgument, LoweredResult, lowering_applies
+from koffi_typed.lowering import (
+    BlobArgument,
+    LoweredArgument,
+    LoweredResult,
+    blob_ctype,
+    lowering_applies,
+)
 from koffi_typed.pointer import Pointer, compatible, new_pointer
 from koffi_typed.types import (
     Type,
@@ -720,12 +726,13 @@ class Plan:
                 self.converters.append(LoweredArgument(arg_label, a.type,
                                                        placements.arguments[i], follows))
             else:
-                self.converters.append(make_converter(arg_label, a.type, a.direction))
+                self.converters.append(_record_or_blob(arg_label, a.type, a.direction, info,
+                                                       i))
         if self.lowered and info.result.primitive in ("Record", "Union"):
             self.result: Any = LoweredResult(f"{label}(): result", info.result,
                                              placements.result)
         else:
-            self.result = make_converter(f"{label}(): result", info.result)
+            self.result = _record_or_blob(f"{label}(): result", info.result, "in", info, -1)
         self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         self.variadic_cache: dict[tuple[object, ...], list[Any]] = {}
@@ -779,6 +786,21 @@ class Plan:
                      "(separate c_uint64/c_double arguments), MEMORY results through an "
                      "explicit hidden pointer.")
         return text
+
+
+def _record_or_blob(label: str, t: Type, direction: str, info: FunctionInfo,
+                    index: int) -> Any:
+    """The converter for a parameter (``index``) or the result (-1). Records ctypes cannot
+    describe are lowered to a structure built from the host ABI's placement."""
+    try:
+        return make_converter(label, t, direction)
+    except NotImplementedError:
+        if t.primitive not in ("Record", "Union") or info.variadic:
+            raise
+    from koffi_typed import abi
+    plan = abi.classify(info)
+    placement = plan.result if index < 0 else plan.arguments[index]
+    return BlobArgument(label, t, blob_ctype(host_name(), t, placement))
 
 
 def _unloaded(name: str) -> Callable[..., Any]:

@@ -135,3 +135,90 @@ class LoweredResult:
 
     def result(self, raw: Any) -> object:
         return self.codec.decode(bytes(raw)[: self.type.size], 0)
+
+
+# ---------------------------------------------------------------------------- other hosts
+#
+# On aarch64, armhf, i386 and riscv64 libffi passes a structure by value correctly as long as
+# its members have the right kinds (floats for homogeneous float aggregates, integers
+# otherwise) and the right size and alignment. Records ctypes cannot describe (unions,
+# bitfields, packed members) therefore travel as a structure built from the placement's
+# pieces, or as plain integer words (abi.md §3.1, "other ABIs").
+
+_BLOB_PIECES = {"int": None, "float": ctypes.c_float, "double": ctypes.c_double}
+
+
+def blob_ctype(host: str, t: Type, placement: Any) -> Any:
+    """A ctypes structure libffi passes exactly as ``placement`` says ``t`` goes on ``host``."""
+    size = t.size
+    pieces = placement.pieces
+    kinds = {k for _, _, k in pieces}
+    if pieces and kinds <= {"float", "double"} and placement.kind in ("reg", "stack"):
+        # a homogeneous float aggregate (aarch64, armhf) or riscv64's FP pair: exact fields
+        fields: list[tuple[str, Any]] = []
+        pos = 0
+        for i, (off, width, kind) in enumerate(pieces):
+            if off > pos:
+                fields.append((f"_pad{i}", ctypes.c_uint8 * (off - pos)))
+            fields.append((f"f{i}", _BLOB_PIECES[kind]))
+            pos = off + width
+        return _finish(t, fields, size)
+    if host.startswith("riscv64") and pieces and "int" in kinds and kinds & {"float", "double"}:
+        fields = []
+        pos = 0
+        for i, (off, width, kind) in enumerate(pieces):
+            if off > pos:
+                fields.append((f"_pad{i}", ctypes.c_uint8 * (off - pos)))
+            ctype = _BLOB_PIECES[kind] or {1: ctypes.c_uint8, 2: ctypes.c_uint16,
+                                           4: ctypes.c_uint32, 8: ctypes.c_uint64}[width]
+            fields.append((f"f{i}", ctype))
+            pos = off + width
+        return _finish(t, fields, size)
+    if host.startswith("x86"):
+        return _finish(t, [("b", ctypes.c_uint8 * max(size, 1))], size)
+    word = ctypes.c_uint64 if (t.alignment >= 8 or host not in ("arm32_hf",)) else \
+        ctypes.c_uint32
+    unit = ctypes.sizeof(word)
+    return _finish(t, [("w", word * max(1, (size + unit - 1) // unit))], size)
+
+
+def _finish(t: Type, fields: list[tuple[str, Any]], size: int) -> Any:
+    structure: Any = type(f"blob_{t.name}", (ctypes.Structure,), {"_fields_": fields})
+    if ctypes.sizeof(structure) < size:
+        extra = size - ctypes.sizeof(structure)
+        fields = [*fields, ("_tail", ctypes.c_uint8 * extra)]
+        structure = type(f"blob_{t.name}", (ctypes.Structure,), {"_fields_": fields})
+    return structure
+
+
+class BlobArgument:
+    """A record argument (or result) carried as a structure libffi classifies correctly."""
+
+    writes_back = False
+    needs_keep = True
+    raw_result = False
+    splat = False
+
+    def __init__(self, label: str, t: Type, ctype: Any) -> None:
+        self.label = label
+        self.type = t
+        self.codec = marshal.codec_for(t)
+        self.ctype = ctype
+        self.padded = ctypes.sizeof(ctype)
+
+    def fast(self, var: str, slow: str) -> str:
+        return slow
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        data = bytearray(self.padded)
+        try:
+            self.codec.encode(data, 0, value, keep)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise type(exc)(f"{self.label}: {exc}") from None
+        return self.ctype.from_buffer(data)
+
+    def write_back(self, value: object, converted: object) -> None:
+        """Records by value are never written back."""
+
+    def result(self, raw: Any) -> object:
+        return self.codec.decode(bytes(raw)[: self.type.size], 0)
