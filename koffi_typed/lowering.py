@@ -20,6 +20,7 @@ Only the host ruleset matters here; ``koffi.abi.classify`` explains the same pla
 from __future__ import annotations
 
 import ctypes
+import struct
 from typing import Any
 
 from koffi_typed import marshal
@@ -66,6 +67,10 @@ class LoweredArgument:
             self.splat = True
             self.padded = max(size, max(off for off, _ in self.pieces) + 8)
             self.ctype: Any = None
+            # eightbytes are contiguous from offset 0: one unpack reads them all
+            self.unpack = struct.Struct("<" + "".join(
+                "Q" if ctype is ctypes.c_uint64 else "d" for _, ctype in self.pieces))
+            self.wrappers = [ctype for _, ctype in self.pieces]
         elif kind == "stack" and placement.classes and "MEMORY" not in placement.classes:
             classes = [_CLASS_CTYPES[c] for c in placement.classes]
             self.ctype = _words_struct(f"lowered_{t.name}", classes)
@@ -97,7 +102,11 @@ class LoweredArgument:
             raise type(exc)(f"{self.label}: {exc}") from None
         if not self.splat:
             return self.ctype.from_buffer(data)
-        return tuple(ctype.from_buffer_copy(data, off) for off, ctype in self.pieces)
+        values = self.unpack.unpack_from(data)
+        wrappers = self.wrappers
+        if len(wrappers) == 2:
+            return (wrappers[0](values[0]), wrappers[1](values[1]))
+        return tuple(wrap(value) for wrap, value in zip(wrappers, values, strict=True))
 
     def write_back(self, value: object, converted: object) -> None:
         """Records by value are never written back."""
