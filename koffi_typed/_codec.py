@@ -85,6 +85,10 @@ class Codec:
         """The Python value of all-zero bytes (the default of a member)."""
         return self.decode(bytes(self.size), 0)
 
+    def decode_into(self, obj: object, buf: Buffer, offset: int) -> None:
+        """Overwrite an existing record instance (records and unions only)."""
+        raise TypeError(f"{self.label}: {self.ctype} values cannot be updated in place")
+
 
 class IntCodec(Codec):
     """Integers of 8 to 64 bits, either byte order, range-checked."""
@@ -617,6 +621,11 @@ class RecordCodec(Codec):
 
     def decode(self, buf: Buffer, offset: int) -> object:
         obj = object.__new__(self.cls)
+        self.decode_into(obj, buf, offset)
+        return obj
+
+    def decode_into(self, obj: object, buf: Buffer, offset: int) -> None:
+        """Overwrite the members of an existing instance from C bytes (``_Out_`` records)."""
         slots = self.slots
         for slot in slots:
             if slot.counted_by < 0:
@@ -626,7 +635,6 @@ class RecordCodec(Codec):
                 if slot.counted_by >= 0:
                     count = getattr(obj, slots[slot.counted_by].name)
                     setattr(obj, slot.name, self.decode_counted(slot, buf, offset, count))
-        return obj
 
     def decode_counted(self, slot: Slot, buf: Buffer, offset: int, count: int) -> object:
         codec = slot.codec
@@ -666,6 +674,10 @@ class UnionCodec(Codec):
 
     def decode(self, buf: Buffer, offset: int) -> object:
         obj = object.__new__(self.cls)
+        self.decode_into(obj, buf, offset)
+        return obj
+
+    def decode_into(self, obj: Any, buf: Buffer, offset: int) -> None:
+        """Overwrite an existing union instance's bytes from C memory."""
         obj._koffi_bytes = bytearray(buf[offset:offset + self.size])
         obj._koffi_keep = []
-        return obj

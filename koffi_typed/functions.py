@@ -515,10 +515,7 @@ class PointerConverter(Converter):
                 value[i] = elem.decode(raw, i * elem.size)
         elif twin is not None or (self.ref.python_class is not None
                                   and isinstance(value, self.ref.python_class)):
-            fresh = elem.decode(raw, 0)
-            for slot in getattr(value, "__slots__", ()):
-                if slot != "_koffi_keep" and hasattr(fresh, slot):
-                    setattr(value, slot, getattr(fresh, slot))
+            elem.decode_into(value, raw, 0)
 
     def result(self, raw: Any) -> object:
         if not raw:
@@ -735,7 +732,7 @@ class Plan:
             self.result = _record_or_blob(f"{label}(): result", info.result, "in", info, -1)
         self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
-        self.variadic_cache: dict[tuple[object, ...], list[Any]] = {}
+        self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
 
     def arity_error(self, got: int) -> TypeError:
         n = self.nargs
@@ -747,36 +744,38 @@ class Plan:
         n = self.nargs
         if len(args) < n:
             raise self.arity_error(len(args))
-        extra = args[n:]
-        if len(extra) % 2:
+        if (len(args) - n) % 2:
             raise TypeError(f"{self.name}(): missing value argument for variadic call "
                             "(pass type, value pairs after the fixed arguments)")
-        specs = extra[0::2]
-        key = tuple(s if isinstance(s, (str, Type)) else id(s) for s in specs)
-        converters = self.variadic_cache.get(key)
-        if converters is None:
-            converters = list(self.converters)
-            for j, spec in enumerate(specs):
-                t = resolve_type(spec)
-                promoted = _VARIADIC_PROMOTIONS.get(t.primitive)
-                if promoted is not None:
-                    t = resolve_type(promoted)
-                converters.append(make_converter(
-                    f"{self.name}(): variadic argument {j + 1}", t))
-            self.variadic_cache[key] = converters
-        values = list(args[:n]) + list(extra[1::2])
-        keep: list[object] = []
+        specs = args[n::2]
         try:
-            cargs = [converters[i].convert(values[i], keep) for i in range(len(values))]
-            raw = self.cfunc(*cargs)
-            if _callbacks.watch:
-                _raise_callback_error()
-            for i, conv in enumerate(converters):
-                if conv.writes_back:
-                    conv.write_back(values[i], cargs[i])
-        finally:
-            keep.clear()
-        return self.result.result(raw)
+            caller = self.variadic_cache[specs]
+        except KeyError:
+            caller = self.variadic_cache[specs] = self._variadic_caller(specs)
+        except TypeError:  # an unhashable type spec: plan this call alone
+            caller = self._variadic_caller(specs)
+        return caller(*args[:n], *args[n + 1::2])
+
+    def _variadic_caller(self, specs: tuple[object, ...]) -> Callable[..., Any]:
+        """A generated caller for the fixed arguments plus variadic arguments of ``specs``."""
+        converters = list(self.converters)
+        for j, spec in enumerate(specs):
+            t = resolve_type(spec)
+            promoted = _VARIADIC_PROMOTIONS.get(t.primitive)
+            if promoted is not None:
+                t = resolve_type(promoted)
+            converters.append(make_converter(f"{self.name}(): variadic argument {j + 1}", t))
+        shape = _Shape(converters, self.result)
+        env = self.base_env()
+        lines = _call_lines("variadic_call", shape, env)
+        return _compile_caller("variadic_call", lines, env,
+                               f"<koffi_typed call {self.name} {len(specs)} varargs>")
+
+    def base_env(self) -> dict[str, Any]:
+        """Names the generated callers use."""
+        return {"_f": self.cfunc, "_r": self.result.result, "_watch": _callbacks.watch,
+                "_raise": _raise_callback_error, "_M": _MISSING, "_arity": self.arity_error,
+                "_variadic": self.call_variadic}
 
     def explain(self) -> str:
         from koffi_typed import abi
@@ -822,21 +821,14 @@ def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
     ``from_param`` work; everything unusual goes through the converters' ``convert``.
     """
     plan = Plan(info, address)
-    env: dict[str, Any] = {"_f": plan.cfunc, "_r": plan.result.result,
-                           "_watch": _callbacks.watch, "_raise": _raise_callback_error,
-                           "_M": _MISSING, "_arity": plan.arity_error,
-                           "_variadic": plan.call_variadic}
+    env = plan.base_env()
     name = _identifier(plan.name)
     if info.variadic:
         lines = [f"def {name}(*args):", "    return _variadic(args)"]
     else:
         lines = _call_lines(name, plan, env)
-    source = "\n".join(lines) + "\n"
-    filename = f"<koffi_typed call {plan.name} {address:#x}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    scope: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), env, scope)
-    function: Any = scope[name]
+    function: Any = _compile_caller(name, lines, env,
+                                    f"<koffi_typed call {plan.name} {address:#x}>")
     function.__koffi_function__ = plan
     function.info = info
     function.address = address
@@ -848,7 +840,25 @@ def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
     return function  # type: ignore[no-any-return]
 
 
-def _call_lines(name: str, plan: Plan, env: dict[str, Any]) -> list[str]:
+class _Shape:
+    """The converters of one call shape (a function, or a variadic call's argument types)."""
+
+    def __init__(self, converters: list[Any], result: Any) -> None:
+        self.converters = converters
+        self.result = result
+
+
+def _compile_caller(name: str, lines: list[str], env: dict[str, Any],
+                    filename: str) -> Callable[..., Any]:
+    source = "\n".join(lines) + "\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), env, scope)
+    caller: Callable[..., Any] = scope[name]
+    return caller
+
+
+def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any]) -> list[str]:
     converters = plan.converters
     n = len(converters)
     params = [f"a{i}" for i in range(n)]
@@ -873,7 +883,18 @@ def _call_lines(name: str, plan: Plan, env: dict[str, Any]) -> list[str]:
         args.insert(0, "rb")
         result = "_r(rb)"
     call = f"_f({', '.join(args)})"
-    if needs_keep:
+    # try/finally only where a transient callback lease must be released promptly even
+    # when the call raises; otherwise `keep` simply dies with the frame.
+    leases = any(isinstance(c, CallbackConverter) for c in converters)
+    if needs_keep and not leases:
+        lines.append("    keep = []")
+        lines += [f"    c{i} = {e}" for i, e in enumerate(exprs)]
+        lines += [f"    r = {call}", "    if _watch:", "        _raise()"]
+        for i, conv in enumerate(converters):
+            if conv.writes_back:
+                env[f"_w{i}"] = conv.write_back
+                lines.append(f"    _w{i}(a{i}, c{i})")
+    elif needs_keep:
         lines += ["    keep = []", "    try:"]
         lines += [f"        c{i} = {e}" for i, e in enumerate(exprs)]
         lines += [f"        r = {call}", "        if _watch:", "            _raise()"]
