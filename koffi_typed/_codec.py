@@ -85,6 +85,11 @@ class Codec:
         """The Python value of all-zero bytes (the default of a member)."""
         return self.decode(bytes(self.size), 0)
 
+    def decode_array(self, buf: Buffer, offset: int, count: int) -> list[object]:
+        """``count`` consecutive values starting at ``offset``."""
+        size = self.size
+        return [self.decode(buf, offset + i * size) for i in range(count)]
+
     def decode_into(self, obj: object, buf: Buffer, offset: int) -> None:
         """Overwrite an existing record instance (records and unions only)."""
         raise TypeError(f"{self.label}: {self.ctype} values cannot be updated in place")
@@ -575,12 +580,44 @@ class RecordCodec(Codec):
     names: dict[str, int]
     counted: bool
 
+    flat: struct.Struct | None
+    flat_names: list[str]
+    flat_ready: bool
+
     def __init__(self, size: int, label: str, ctype: str, cls: Any) -> None:
         super().__init__(size, label, ctype)
         self.cls = cls
         self.slots = []
         self.names = {}
         self.counted = False
+        self.flat = None
+        self.flat_names = []
+        self.flat_ready = False
+
+    def prepare_flat(self) -> None:
+        """One struct format for records made only of plain little-endian scalars."""
+        self.flat_ready = True
+        fmt = "<"
+        pos = 0
+        names: list[str] = []
+        for slot in sorted(self.slots, key=lambda s: s.offset):
+            codec = slot.codec
+            if type(codec) is IntCodec or type(codec) is FloatCodec:
+                code = codec.fmt.format
+                if not code.startswith("<"):
+                    return
+                char = code[1:]
+            elif type(codec) is BoolCodec:
+                char = "?"
+            else:
+                return
+            if slot.offset < pos:
+                return
+            fmt += "x" * (slot.offset - pos) + char
+            pos = slot.offset + codec.size
+            names.append(slot.name)
+        self.flat = struct.Struct(fmt)
+        self.flat_names = names
 
     def add(self, slot: Slot) -> None:
         self.names[slot.name] = len(self.slots)
@@ -626,6 +663,15 @@ class RecordCodec(Codec):
 
     def decode_into(self, obj: object, buf: Buffer, offset: int) -> None:
         """Overwrite the members of an existing instance from C bytes (``_Out_`` records)."""
+        if not self.flat_ready:
+            self.prepare_flat()
+        flat = self.flat
+        if flat is not None:
+            values = flat.unpack_from(buf, offset)
+            names = self.flat_names
+            for i in range(len(names)):
+                setattr(obj, names[i], values[i])
+            return
         slots = self.slots
         for slot in slots:
             if slot.counted_by < 0:

@@ -451,6 +451,12 @@ class PointerConverter(Converter):
     def convert(self, value: object, keep: list[object]) -> object:
         if value is None:
             return None
+        if type(value) is self.ref.python_class and self.elem is not None:
+            data = bytearray(self.elem.size)  # a record instance: the common case first
+            if self.direction != "out":
+                self.elem.encode(data, 0, value, keep)
+            keep.append(data)
+            return (ctypes.c_char * len(data)).from_buffer(data)
         if isinstance(value, Pointer):
             if not self.void and not compatible(self.ref, value.type):
                 raise TypeError(f"{self.label}: expected {self.type.name}, got a pointer to "
@@ -500,6 +506,9 @@ class PointerConverter(Converter):
                         f"list), got {type(value).__name__}")
 
     def write_back(self, value: object, converted: object) -> None:
+        if type(value) is self.ref.python_class and self.elem is not None:
+            self.elem.decode_into(value, bytes(converted), 0)  # type: ignore[call-overload]
+            return
         if isinstance(value, memory.Cast):
             memory.cast_converter(value.type, self.direction).write_back(value.value, converted)
             return

@@ -305,8 +305,7 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
     if t.name in _CHAR_TYPES and t._prim is not None:
         encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
         return data.decode(encoding, "surrogateescape" if t.size == 1 else "replace")
-    codec = marshal.codec_for(t)
-    return [codec.decode(data, i * t.size) for i in range(count)]
+    return marshal.codec_for(t).decode_array(data, 0, count)
 
 
 def encode(ref: object, spec: object, value: object, count: int | None = None,
