@@ -206,12 +206,15 @@ class FloatCodec(Codec):
         return self.fmt.unpack_from(buf, offset)[0]
 
 
+def _double_fields(v: float) -> tuple[int, int, int]:
+    """(sign, biased exponent, 52-bit mantissa) of a double."""
+    bits: int = _U64.unpack(_F64.pack(v))[0]
+    return bits >> 63, (bits >> 52) & 0x7FF, bits & ((1 << 52) - 1)
+
+
 def double_to_x87(v: float) -> bytes:
     """The 10-byte x87 extended-precision encoding of a double."""
-    bits: int = _U64.unpack(_F64.pack(v))[0]
-    sign = bits >> 63
-    exp = (bits >> 52) & 0x7FF
-    mant = bits & ((1 << 52) - 1)
+    sign, exp, mant = _double_fields(v)
     if exp == 0 and mant == 0:
         e, m = 0, 0
     elif exp == 0x7FF:
@@ -242,10 +245,7 @@ def x87_to_double(data: bytes) -> float:
 
 def double_to_quad(v: float) -> bytes:
     """The IEEE binary128 encoding of a double."""
-    bits: int = _U64.unpack(_F64.pack(v))[0]
-    sign = bits >> 63
-    exp = (bits >> 52) & 0x7FF
-    mant = bits & ((1 << 52) - 1)
+    sign, exp, mant = _double_fields(v)
     if exp == 0 and mant == 0:
         e, m = 0, 0
     elif exp == 0x7FF:

@@ -39,6 +39,17 @@ def lowering_applies(host: str, types: list[Type], variadic: bool) -> bool:
         t.primitive in ("Record", "Union") for t in types)
 
 
+def encode_record(label: str, codec: Any, value: object, keep: list[object],
+                  size: int) -> bytearray:
+    """The C bytes of a record value in a buffer of ``size`` bytes; errors name ``label``."""
+    data = bytearray(size)
+    try:
+        codec.encode(data, 0, value, keep)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise type(exc)(f"{label}: {exc}") from None
+    return data
+
+
 def _words_struct(name: str, types: list[Any], align16: bool = False) -> Any:
     fields: list[tuple[str, Any]] = [(f"w{i}", ctype) for i, ctype in enumerate(types)]
     if align16:
@@ -95,11 +106,7 @@ class LoweredArgument:
         return slow
 
     def convert(self, value: object, keep: list[object]) -> object:
-        data = bytearray(self.padded)
-        try:
-            self.codec.encode(data, 0, value, keep)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise type(exc)(f"{self.label}: {exc}") from None
+        data = encode_record(self.label, self.codec, value, keep, self.padded)
         if not self.splat:
             return self.ctype.from_buffer(data)
         values = self.unpack.unpack_from(data)
@@ -219,12 +226,8 @@ class BlobArgument:
         return slow
 
     def convert(self, value: object, keep: list[object]) -> object:
-        data = bytearray(self.padded)
-        try:
-            self.codec.encode(data, 0, value, keep)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise type(exc)(f"{self.label}: {exc}") from None
-        return self.ctype.from_buffer(data)
+        return self.ctype.from_buffer(
+            encode_record(self.label, self.codec, value, keep, self.padded))
 
     def write_back(self, value: object, converted: object) -> None:
         """Records by value are never written back."""
