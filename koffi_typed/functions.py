@@ -799,12 +799,15 @@ class Plan:
 def _record_or_blob(label: str, t: Type, direction: str, info: FunctionInfo,
                     index: int) -> Any:
     """The converter for a parameter (``index``) or the result (-1). Records ctypes cannot
-    describe are lowered to a structure built from the host ABI's placement."""
-    try:
-        return make_converter(label, t, direction)
-    except NotImplementedError:
-        if t.primitive not in ("Record", "Union") or info.variadic:
-            raise
+    describe are lowered to a structure built from the host ABI's placement; on RISC-V every
+    record is (libffi mis-places single-float structs once the FP registers are used up)."""
+    record = t.primitive in ("Record", "Union")
+    if not (record and host_name().startswith("riscv64") and not info.variadic):
+        try:
+            return make_converter(label, t, direction)
+        except NotImplementedError:
+            if not record or info.variadic:
+                raise
     from koffi_typed import abi
     plan = abi.classify(info)
     placement = plan.result if index < 0 else plan.arguments[index]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import sys
 from typing import Any
 
 from koffi_typed import marshal
@@ -165,8 +166,24 @@ _BLOB_PIECES = {"int": None, "float": ctypes.c_float, "double": ctypes.c_double}
 
 
 def blob_ctype(host: str, t: Type, placement: Any) -> Any:
-    """A ctypes structure libffi passes exactly as ``placement`` says ``t`` goes on ``host``."""
+    """A ctypes structure libffi passes exactly as ``placement`` says ``t`` goes on ``host``.
+
+    Raises `NotImplementedError` where ctypes cannot express the placement: an argument
+    alignment larger than the record's own layout alignment (ARM composites keep their
+    members' alignment even when packed) needs a structure whose alignment ctypes can only
+    set from Python 3.13 on (``_align_``), or whose size is not a multiple of it.
+    """
+    from koffi_typed.abi.plan import direct_alignment
     size = t.size
+    wanted = direct_alignment(t) if host.startswith(("aarch64", "arm32")) else t.alignment
+    if wanted >= 16 and placement.kind in ("reg", "stack") and host.startswith("aarch64"):
+        return _aligned16(t, placement, size)
+    if host == "arm32_hf" and wanted >= 8 and not placement.pieces:
+        if size % 8:
+            raise NotImplementedError(
+                f"{t.name}: an 8-aligned record of {size} bytes (packed) cannot be passed by "
+                "value through ctypes on this ABI")
+        return _finish(t, [("w", ctypes.c_uint64 * (size // 8))], size)
     pieces = placement.pieces
     kinds = {k for _, _, k in pieces}
     if pieces and kinds <= {"float", "double"} and placement.kind in ("reg", "stack"):
@@ -196,6 +213,17 @@ def blob_ctype(host: str, t: Type, placement: Any) -> Any:
         ctypes.c_uint32
     unit = ctypes.sizeof(word)
     return _finish(t, [("w", word * max(1, (size + unit - 1) // unit))], size)
+
+
+def _aligned16(t: Type, placement: Any, size: int) -> Any:
+    if sys.version_info < (3, 13) or size % 16:
+        raise NotImplementedError(
+            f"{t.name}: a 16-aligned record passed in an even register pair needs ctypes' "
+            "_align_ (Python 3.13+) to be passed by value on this ABI")
+    words = [("w", ctypes.c_uint64 * (size // 8))]
+    structure: Any = type(f"blob_{t.name}", (ctypes.Structure,),
+                          {"_fields_": words, "_align_": 16})
+    return structure
 
 
 def _finish(t: Type, fields: list[tuple[str, Any]], size: int) -> Any:

@@ -224,7 +224,9 @@ def _c_walk(m: Member, expr: str, depth: int = 0) -> list[str]:
         inner = _c_walk(m, f"{expr}[{var}]", depth + 1)
         return [f"for (int {var} = 0; {var} < {m.dims[depth]}; {var}++) {{", *inner, "}"]
     if m.kind == "record":
-        return [f"h = ck_{m.type}(h, &{expr});"]
+        # Through an aligned copy: in a packed record the member may be misaligned, and
+        # ck_* reads it through a normally aligned pointer (armhf's VFP loads fault).
+        return [f"{{ {m.type} t_; memcpy(&t_, &{expr}, sizeof t_); h = ck_{m.type}(h, &t_); }}"]
     return [f"h = mix(h, {_c_leaf(m.type, expr)});"]
 
 
