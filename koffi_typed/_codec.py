@@ -531,14 +531,12 @@ class Slot:
     name: str
     offset: int
     codec: Codec
-    count_of: int
     counted_by: int
 
     def __init__(self, name: str, offset: int, codec: Codec) -> None:
         self.name = name
         self.offset = offset
         self.codec = codec
-        self.count_of = -1
         self.counted_by = -1
 
 

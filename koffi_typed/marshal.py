@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from koffi_typed import _codec
 from koffi_typed._codec import (
     ArrayCodec,
     BitfieldCodec,
@@ -122,7 +121,6 @@ def _record_codec(t: Type) -> Codec:
         count = t.members[slot.name].type.counted_by
         if count is not None:
             slot.counted_by = record.names[count]
-            record.slots[slot.counted_by].count_of = record.names[slot.name]
             record.counted = True
     return record
 
@@ -183,9 +181,3 @@ def encode_at(address: int, t: Type, value: object) -> None:
         _kept[address] = keep
     else:
         _kept.pop(address, None)
-
-
-def read_c_string(address: int, unit: int = 1) -> bytes:
-    """Bytes of the NUL-terminated string of ``unit``-byte characters at ``address``."""
-    return _codec.read_string(address, unit)
-

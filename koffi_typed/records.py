@@ -13,7 +13,6 @@ import array
 import inspect
 import keyword
 import linecache
-import reprlib
 import sys
 import types as pytypes
 from collections.abc import Callable, Mapping, Sequence
@@ -496,5 +495,3 @@ def pack(*args: Any, pack: int | None = 1, name: str | None = None) -> Any:
     """Declare a packed C struct (no padding unless ``pack`` says otherwise); see `struct`."""
     return _record(args, union=False, pack=pack, name=name, depth=1)
 
-
-reprlib_guard = reprlib.recursive_repr
