@@ -99,10 +99,11 @@ class Library:
         self._functions.add(function)
         return function
 
-    def symbol(self, name: str, spec: object = "void") -> Pointer[Any]:
-        """An exported variable as a `Pointer` to ``spec`` (read and write it with
-        `koffi.decode` / `koffi.encode`, or the pointer's ``[0]``)."""
-        return Pointer(self._address(name, "symbol"), resolve_type(spec))
+    def symbol(self, name: str, spec: object = None) -> Pointer[Any]:
+        """An exported variable as a `Pointer` to ``spec`` (``void`` when omitted); read and
+        write it with `koffi.decode` / `koffi.encode`, or the pointer's ``[0]``."""
+        return Pointer(self._address(name, "symbol"), resolve_type("void" if spec is None
+                                                                    else spec))
 
     def unload(self) -> None:
         """Unload the library; functions declared from it refuse to run afterwards."""

@@ -11,7 +11,7 @@ names never shadow Python builtins inside this module.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
@@ -442,9 +442,16 @@ def make_array(ref: Type, length: int, hint: str | None = None, *,
     return found
 
 
-def disposable(spec: object, free: Callable[..., object] | None = None, *,
+def disposable(spec: object, free: object = None, *args: object,
                name: str | None = None) -> Type:
-    """A pointer or string type whose values are freed (C ``free`` or ``free``) after decoding."""
+    """A pointer or string type whose values are freed (C ``free`` or ``free``) after decoding.
+
+    Also Koffi's named form: ``disposable(name, spec, free=None)``.
+    """
+    if isinstance(spec, str) and free is not None and not callable(free):
+        name, spec, free = spec, free, (args[0] if args else None)
+    elif args:
+        raise TypeError("disposable() takes (spec, free=None) or (name, spec, free=None)")
     ref = resolve_type(spec)
     if ref.primitive not in ("Pointer", "String", "String16", "String32"):
         raise TypeError("Cannot create disposable type for non-pointer")

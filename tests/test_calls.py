@@ -849,6 +849,12 @@ def test_exported_int(lib: Any) -> None:
     assert get() == 42
 
 
+def test_symbol_without_a_type_is_a_void_pointer(lib: Any) -> None:
+    ptr = lib.symbol("sym_int")
+    assert ptr.type is koffi.types.void and ptr == lib.symbol("sym_int", None)
+    assert koffi.decode(ptr, "int") == 42
+
+
 def test_exported_string_and_array(lib: Any) -> None:
     s = lib.symbol("sym_str", "const char *")
     assert koffi.decode(s, "const char *") == "foo"

@@ -251,6 +251,8 @@ def test_disposable() -> None:
     custom = \
         koffi.disposable("str", lambda p: None, name="TT_HeapStr")
     assert custom.name == "TT_HeapStr" and custom is not t
+    named = koffi.disposable("TT_HeapStr2", "str")
+    assert named.name == "TT_HeapStr2" and named.disposable and koffi.type("TT_HeapStr2") is named
     with pytest.raises(TypeError, match="non-pointer"):
         koffi.disposable("int")
     with pytest.raises(TypeError, match="already disposable"):
