@@ -29,6 +29,7 @@ from koffi_typed.lowering import (
     LoweredArgument,
     LoweredResult,
     blob_ctype,
+    encode_record,
     lowering_applies,
 )
 from koffi_typed.pointer import Pointer, compatible, new_pointer
@@ -46,7 +47,6 @@ __all__ = ["Argument", "Direction", "Function", "FunctionInfo", "inout", "out", 
 P = ParamSpec("P")
 R = TypeVar("R")
 MAX_PARAMETERS = 64
-_DIRECTION_NAMES = {"in": "Input", "out": "Output", "inout": "Input/Output"}
 
 
 @dataclass(frozen=True)
@@ -452,11 +452,10 @@ class PointerConverter(Converter):
         if value is None:
             return None
         if type(value) is self.ref.python_class and self.elem is not None:
-            data = bytearray(self.elem.size)  # a record instance: the common case first
-            if self.direction != "out":
-                self.elem.encode(data, 0, value, keep)
-            keep.append(data)
-            return (ctypes.c_char * len(data)).from_buffer(data)
+            try:  # a record instance: the common case first
+                return _record_memory(self.elem, value, keep, self.direction != "out")
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _in_argument(self.label, exc) from None
         if isinstance(value, Pointer):
             if not self.void and not compatible(self.ref, value.type):
                 raise TypeError(f"{self.label}: expected {self.type.name}, got a pointer to "
@@ -497,11 +496,8 @@ class PointerConverter(Converter):
         ref_cls = self.ref.python_class
         if (ref_cls is not None and isinstance(value, ref_cls)) or twin is not None or (
                 isinstance(value, dict) and self.ref.primitive in ("Record", "Union")):
-            data = bytearray(elem.size)
-            if self.direction != "out" or isinstance(value, dict):
-                elem.encode(data, 0, value, keep)
-            keep.append(data)
-            return (ctypes.c_char * elem.size).from_buffer(data)
+            return _record_memory(elem, value, keep,
+                                  self.direction != "out" or isinstance(value, dict))
         raise TypeError(f"expected {self.type.name} (Pointer, None, a buffer, a record or a "
                         f"list), got {type(value).__name__}")
 
@@ -534,6 +530,15 @@ class PointerConverter(Converter):
         return new_pointer(raw, self.ref)
 
 
+def _record_memory(elem: Any, value: object, keep: list[object], encode: bool) -> object:
+    """Temporary C memory holding one record (zeroed for ``_Out_``), kept for the call."""
+    data = bytearray(elem.size)
+    if encode:
+        elem.encode(data, 0, value, keep)
+    keep.append(data)
+    return (ctypes.c_char * elem.size).from_buffer(data)
+
+
 def same_record(t: Type, value: object) -> Type | None:
     """The type of ``value`` if it is a record of another class declaring the same C record.
 
@@ -563,12 +568,8 @@ class RecordConverter(Converter):
         self.codec = marshal.codec_for(t)
 
     def convert(self, value: object, keep: list[object]) -> object:
-        data = bytearray(self.type.size)
-        try:
-            self.codec.encode(data, 0, value, keep)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise _in_argument(self.label, exc) from None
-        return self.ctype.from_buffer(data)
+        return self.ctype.from_buffer(
+            encode_record(self.label, self.codec, value, keep, self.type.size))
 
     def result(self, raw: Any) -> object:
         return self.codec.decode(bytes(raw), 0)
@@ -895,29 +896,22 @@ def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any]) -> list[str
         args.insert(0, "rb")
         result = "_r(rb)"
     call = f"_f({', '.join(args)})"
-    # try/finally only where a transient callback lease must be released promptly even
-    # when the call raises; otherwise `keep` simply dies with the frame.
-    leases = any(isinstance(c, CallbackConverter) for c in converters)
-    if needs_keep and not leases:
+    body = ([f"c{i} = {e}" for i, e in enumerate(exprs)]
+            + [f"r = {call}", "if _watch:", "    _raise()"])
+    for i, conv in enumerate(converters):
+        if conv.writes_back:
+            env[f"_w{i}"] = conv.write_back
+            body.append(f"_w{i}(a{i}, c{i})")
+    if needs_keep:
         lines.append("    keep = []")
-        lines += [f"    c{i} = {e}" for i, e in enumerate(exprs)]
-        lines += [f"    r = {call}", "    if _watch:", "        _raise()"]
-        for i, conv in enumerate(converters):
-            if conv.writes_back:
-                env[f"_w{i}"] = conv.write_back
-                lines.append(f"    _w{i}(a{i}, c{i})")
-    elif needs_keep:
-        lines += ["    keep = []", "    try:"]
-        lines += [f"        c{i} = {e}" for i, e in enumerate(exprs)]
-        lines += [f"        r = {call}", "        if _watch:", "            _raise()"]
-        for i, conv in enumerate(converters):
-            if conv.writes_back:
-                env[f"_w{i}"] = conv.write_back
-                lines.append(f"        _w{i}(a{i}, c{i})")
+    if any(isinstance(c, CallbackConverter) for c in converters):
+        # a transient callback's lease is released promptly even when the call raises;
+        # otherwise `keep` simply dies with the frame
+        lines.append("    try:")
+        lines += [f"        {b}" for b in body]
         lines += ["    finally:", "        keep.clear()"]
     else:
-        lines += [f"    c{i} = {e}" for i, e in enumerate(exprs)]
-        lines += [f"    r = {call}", "    if _watch:", "        _raise()"]
+        lines += [f"    {b}" for b in body]
     lines.append(f"    return {result}")
     return lines
 

@@ -48,7 +48,7 @@ def stats() -> dict[str, int]:
             "allocations": memory.live_allocations()}
 
 
-def _executor() -> tuple[ThreadPoolExecutor, int]:
+def _executor() -> ThreadPoolExecutor:
     global _pool, _pool_limit
     limit = settings.get()["max_async_calls"]
     with _pool_lock:
@@ -57,7 +57,7 @@ def _executor() -> tuple[ThreadPoolExecutor, int]:
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="koffi-async")
             _pool_limit = limit
-        return _pool, limit
+        return _pool
 
 
 def submit(function: Any, args: tuple[object, ...]) -> Future[Any]:
@@ -66,7 +66,7 @@ def submit(function: Any, args: tuple[object, ...]) -> Future[Any]:
     At most ``max_async_calls`` run at once; more wait their turn. The returned future has an
     ``errno`` attribute: C's errno right after that call, on its worker thread.
     """
-    pool, _ = _executor()
+    pool = _executor()
     outer: Future[Any] = Future()
 
     def run() -> None:

@@ -373,8 +373,9 @@ def _resolve_expr(expr: TypeExpr) -> Type:
 
 def make_pointer(ref: Type, *, counted_by: str | None = None) -> Type:
     """The (interned) pointer type to ``ref``; ``char *``-like pointers are string types."""
-    key = ("*", id(ref), counted_by)
-    found = _registry.derived.get(key if counted_by else ("*", id(ref)))
+    key: tuple[object, ...] = ("*", id(ref)) if counted_by is None else ("*", id(ref),
+                                                                         counted_by)
+    found = _registry.derived.get(key)
     if found is not None:
         return found
     if counted_by is not None:
@@ -387,7 +388,7 @@ def make_pointer(ref: Type, *, counted_by: str | None = None) -> Type:
         kind = "Callback" if ref.primitive == "Prototype" else "Pointer"
         t = Type(f"{ref.name}{sep}*", kind, size, size, token=_TOKEN, ref=ref,
                  model=ref._model)
-    _registry.derived[key if counted_by else ("*", id(ref))] = t
+    _registry.derived[key] = t
     return t
 
 

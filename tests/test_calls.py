@@ -1148,3 +1148,11 @@ print("ok")
                           env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_record_member_errors_behind_a_pointer_name_the_argument(lib: Any) -> None:
+    point_sum = lib.func("int PointSum(const IntPoint *p)")
+    with pytest.raises(OverflowError, match=r"PointSum\(\): argument 'p': IntPoint.x: 4294967296"):
+        point_sum(IntPoint(2**32, 0))
+    with pytest.raises(TypeError, match=r"PointSum\(\): argument 'p': IntPoint.y: expected int"):
+        point_sum(IntPoint(1, "y"))  # type: ignore[arg-type]
