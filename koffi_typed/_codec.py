@@ -578,9 +578,9 @@ class RecordCodec(Codec):
     names: dict[str, int]
     counted: bool
 
-    flat: struct.Struct | None
-    flat_names: list[str]
+    fast: Any  # the generated decoders of a flat record (koffi_typed.flatgen), or None
     flat_ready: bool
+    generator: Any  # builds `fast` on first use; set by koffi_typed.marshal
 
     def __init__(self, size: int, label: str, ctype: str, cls: Any) -> None:
         super().__init__(size, label, ctype)
@@ -588,34 +588,15 @@ class RecordCodec(Codec):
         self.slots = []
         self.names = {}
         self.counted = False
-        self.flat = None
-        self.flat_names = []
+        self.fast = None
         self.flat_ready = False
+        self.generator = None
 
     def prepare_flat(self) -> None:
-        """One struct format for records made only of plain little-endian scalars."""
+        """Generate the flat-record decoders once the members are known (first use)."""
         self.flat_ready = True
-        fmt = "<"
-        pos = 0
-        names: list[str] = []
-        for slot in sorted(self.slots, key=lambda s: s.offset):
-            codec = slot.codec
-            if type(codec) is IntCodec or type(codec) is FloatCodec:
-                code = codec.fmt.format
-                if not code.startswith("<"):
-                    return
-                char = code[1:]
-            elif type(codec) is BoolCodec:
-                char = "?"
-            else:
-                return
-            if slot.offset < pos:
-                return
-            fmt += "x" * (slot.offset - pos) + char
-            pos = slot.offset + codec.size
-            names.append(slot.name)
-        self.flat = struct.Struct(fmt)
-        self.flat_names = names
+        if self.generator is not None:
+            self.fast = self.generator(self)
 
     def add(self, slot: Slot) -> None:
         self.names[slot.name] = len(self.slots)
@@ -648,6 +629,10 @@ class RecordCodec(Codec):
         return values
 
     def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
+        if not self.flat_ready:
+            self.prepare_flat()
+        if self.fast is not None and self.fast.encode(buf, offset, value):
+            return
         values = self.member_values(value)
         slots = self.slots
         for i in range(len(slots)):
@@ -655,20 +640,29 @@ class RecordCodec(Codec):
             slot.codec.encode(buf, offset + slot.offset, values[i], keep)
 
     def decode(self, buf: Buffer, offset: int) -> object:
+        if not self.flat_ready:
+            self.prepare_flat()
+        if self.fast is not None:
+            return self.fast.decode(buf, offset)
         obj = object.__new__(self.cls)
         self.decode_into(obj, buf, offset)
         return obj
+
+    def decode_array(self, buf: Buffer, offset: int, count: int) -> list[object]:
+        if not self.flat_ready:
+            self.prepare_flat()
+        if self.fast is not None:
+            result: list[object] = self.fast.decode_array(buf, offset, count)
+            return result
+        size = self.size
+        return [self.decode(buf, offset + i * size) for i in range(count)]
 
     def decode_into(self, obj: object, buf: Buffer, offset: int) -> None:
         """Overwrite the members of an existing instance from C bytes (``_Out_`` records)."""
         if not self.flat_ready:
             self.prepare_flat()
-        flat = self.flat
-        if flat is not None:
-            values = flat.unpack_from(buf, offset)
-            names = self.flat_names
-            for i in range(len(names)):
-                setattr(obj, names[i], values[i])
+        if self.fast is not None:
+            self.fast.decode_into(obj, buf, offset)
             return
         slots = self.slots
         for slot in slots:

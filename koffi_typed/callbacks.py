@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from koffi_typed.errors import Error
-from koffi_typed.pointer import Pointer, new_pointer
+from koffi_typed.pointer import Pointer
 from koffi_typed.types import Type, resolve_type
 
 __all__ = ["Thunk", "pending", "register", "transient", "unregister"]
@@ -89,16 +89,25 @@ def _zero(restype: Any) -> Any:
     return 0
 
 
-def _callback_argument(conv: Any, var: str, slow: str, env: dict[str, Any]) -> str:
-    """Expression turning what ctypes hands a callback into the Python argument."""
+def _callback_argument(conv: Any, var: str, slow: str,
+                       env: dict[str, Any]) -> tuple[list[str], str]:
+    """Statements and an expression turning what ctypes hands a callback into the Python
+    argument. Pointers are built inline (the common ``const void *`` comparator case)."""
     if getattr(conv, "raw_result", False):
-        return var
+        return [], var
     ref = getattr(conv, "ref", None)
     if ref is not None and type(conv).__name__ == "PointerConverter" and \
             not conv.type.disposable:
         env[f"_ref_{var}"] = ref
-        return f"(_np({var}, _ref_{var}) if {var} else None)"
-    return f"{slow}({var})"
+        p = f"p_{var}"
+        return [f"if {var}:",
+                f"    {p} = _new(_Pointer)",
+                f"    {p}.address = {var}",
+                f"    {p}.type = _ref_{var}",
+                f"    {p}.block = None",
+                "else:",
+                f"    {p} = None"], p
+    return [], f"{slow}({var})"
 
 
 def _callback_result(conv: Any, var: str) -> str:
@@ -137,12 +146,16 @@ class Thunk:
         """The Python entry point C calls: converts arguments inline, calls the target,
         converts the result, and turns any exception into a zero value plus a queued error."""
         env: dict[str, Any] = {"_t": self, "_stale": self._stale, "_fail": self._fail,
-                               "_zero": self.zero, "_np": new_pointer}
+                               "_zero": self.zero, "_new": object.__new__,
+                               "_Pointer": Pointer}
         params = [f"a{i}" for i in range(len(self.args))]
         exprs = []
+        prepare: list[str] = []
         for i, conv in enumerate(self.args):
             env[f"_r{i}"] = conv.result
-            exprs.append(_callback_argument(conv, f"a{i}", f"_r{i}", env))
+            lines, expr = _callback_argument(conv, f"a{i}", f"_r{i}", env)
+            prepare += lines
+            exprs.append(expr)
         env["_ret"] = self.result.callback_return
         ret = _callback_result(self.result, "r")
         # what a previous call returned to C (a string, a buffer) is released on the next one
@@ -154,6 +167,7 @@ class Thunk:
             "        return _stale()",
             *clear,
             "    try:",
+            *(f"        {line}" for line in prepare),
             f"        r = target({', '.join(exprs)})",
             f"        return {ret}",
             "    except BaseException as exc:",

@@ -7,6 +7,7 @@ converter, calls, writes ``_Out_``/``_Inout_`` values back and converts the resu
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import functools
 import inspect
@@ -24,6 +25,7 @@ from koffi_typed._codec import read_string, to_int
 from koffi_typed.cparser import CONVENTIONS, parse_prototype
 from koffi_typed.datamodel import host_name
 from koffi_typed.errors import Error, ParseError
+from koffi_typed.flatgen import flat_record
 from koffi_typed.lowering import (
     BlobArgument,
     LoweredArgument,
@@ -263,9 +265,10 @@ class Converter:
         converted = self.convert(value, keep)
         if isinstance(converted, ctypes._SimpleCData):
             return converted.value
-        if isinstance(converted, ctypes.Array):
+        address = memory.pointer_address(converted)
+        if address is not None:
             keep.append(converted)
-            return ctypes.addressof(converted)
+            return address
         if isinstance(converted, bytes):
             keep.append(converted)
             return ctypes.cast(ctypes.c_char_p(converted), ctypes.c_void_p).value
@@ -309,12 +312,21 @@ class IntConverter(Converter):
                                signed=self.signed)
         return v if self.size <= 4 else self.ctype(v)
 
+    in_register = False  # a 64-bit argument that the host passes in a register
+
     def fast(self, var: str, slow: str) -> str:
         if self.swap:
             return slow
         check = f"type({var}) is int and {self.lo} <= {var} <= {self.hi}"
-        value = var if self.size <= 4 else f"_T{var}({var})"
-        return f"({value} if {check} else {slow})"
+        if self.size <= 4:
+            return f"({var} if {check} else {slow})"
+        expr = f"(_T{var}({var}) if {check} else {slow})"
+        if self.in_register:
+            # ctypes passes a plain int as a C int, which libffi sign-extends to the whole
+            # register: exact for every 64-bit value that fits in 32 bits (no wrapper object)
+            small = f"type({var}) is int and {max(self.lo, -(1 << 31))} <= {var} <= {(1 << 31) - 1}"
+            expr = f"({var} if {small} else {expr})"
+        return expr
 
     def result(self, raw: Any) -> object:
         v = int(raw)
@@ -447,6 +459,32 @@ class PointerConverter(Converter):
 
     def fast(self, var: str, slow: str) -> str:
         return f"(None if {var} is None else {slow})"
+
+    def emit(self, var: str, i: int, slow: str, env: dict[str, Any]) -> tuple[list[str],
+                                                                                list[str]]:
+        """A flat record instance is packed inline into a fresh C buffer (zeroed for
+        ``_Out_``); anything else takes `convert`."""
+        flat = flat_record(self.ref)
+        if flat is None:
+            return [f"c{i} = {self.fast(var, slow)}"], [f"c{i}"]
+        env[f"_K{i}"], env[f"_B{i}"], env[f"_S{i}"] = flat.cls, ctypes.c_char * flat.size, \
+            flat.struct
+        if self.direction == "out":
+            fast = [f"if type({var}) is _K{i}:", f"    c{i} = _B{i}()"]
+        else:
+            fast = [f"if type({var}) is _K{i} and {flat.check(var)}:", f"    c{i} = _B{i}()",
+                    f"    _S{i}.pack_into(c{i}, 0, {flat.values(var)})"]
+        return [*fast, f"elif {var} is None:", f"    c{i} = None", "else:",
+                f"    c{i} = {slow}"], [f"c{i}"]
+
+    def emit_write_back(self, var: str, i: int, env: dict[str, Any]) -> list[str]:
+        """Statements copying what C wrote back into the caller's value."""
+        flat = flat_record(self.ref)
+        if flat is None:
+            return [f"_w{i}({var}, c{i})"]
+        return [f"if type({var}) is _K{i}:",
+                f"    {flat.targets(var)}= _S{i}.unpack_from(c{i})",
+                "else:", f"    _w{i}({var}, c{i})"]
 
     def convert(self, value: object, keep: list[object]) -> object:
         if value is None:
@@ -740,6 +778,7 @@ class Plan:
                                              placements.result)
         else:
             self.result = _record_or_blob(f"{label}(): result", info.result, "in", info, -1)
+        mark_register_ints(info, self.converters)
         self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
@@ -775,16 +814,19 @@ class Plan:
             if promoted is not None:
                 t = resolve_type(promoted)
             converters.append(make_converter(f"{self.name}(): variadic argument {j + 1}", t))
+        extended = FunctionInfo(self.info.name, self.info.arguments + tuple(
+            Argument(None, c.type) for c in converters[self.nargs:]), self.info.result)
+        mark_register_ints(extended, converters)
         shape = _Shape(converters, self.result)
         env = self.base_env()
-        lines = _call_lines("variadic_call", shape, env)
+        lines = _call_lines("variadic_call", shape, env, _parameter_names(shape))
         return _compile_caller("variadic_call", lines, env,
                                f"<koffi_typed call {self.name} {len(specs)} varargs>")
 
     def base_env(self) -> dict[str, Any]:
         """Names the generated callers use."""
         return {"_f": self.cfunc, "_r": self.result.result, "_watch": _callbacks.watch,
-                "_raise": _raise_callback_error, "_M": _MISSING, "_arity": self.arity_error,
+                "_raise": _raise_callback_error,
                 "_variadic": self.call_variadic}
 
     def explain(self) -> str:
@@ -795,6 +837,22 @@ class Plan:
                      "(separate c_uint64/c_double arguments), MEMORY results through an "
                      "explicit hidden pointer.")
         return text
+
+
+def mark_register_ints(info: FunctionInfo, converters: list[Any]) -> None:
+    """Flag the 64-bit integer arguments that System V x86-64 passes in registers, where a
+    small value can go to ctypes as a plain int (see `IntConverter.fast`)."""
+    if host_name() != "sysv_x64":
+        return
+    from koffi_typed import abi
+    try:
+        placements = abi.classify(info).arguments
+    except (NotImplementedError, TypeError, ValueError):
+        return
+    for conv, placement in zip(converters, placements):
+        if type(conv) is IntConverter and conv.size == 8 and placement.registers \
+                and placement.kind == "reg":
+            conv.in_register = True
 
 
 def _record_or_blob(label: str, t: Type, direction: str, info: FunctionInfo,
@@ -839,7 +897,7 @@ def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
     if info.variadic:
         lines = [f"def {name}(*args):", "    return _variadic(args)"]
     else:
-        lines = _call_lines(name, plan, env)
+        lines = _call_lines(name, plan, env, _parameter_names(plan))
     function: Any = _compile_caller(name, lines, env,
                                     f"<koffi_typed call {plan.name} {address:#x}>")
     function.__koffi_function__ = plan
@@ -871,48 +929,74 @@ def _compile_caller(name: str, lines: list[str], env: dict[str, Any],
     return caller
 
 
-def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any]) -> list[str]:
+_RESERVED = frozenset(dir(builtins)) | {"keep", "more", "r", "rb", "o"}
+
+
+def _parameter_names(plan: Plan | _Shape) -> list[str]:
+    """The generated caller's parameter names: the C names where they are plain identifiers
+    that cannot clash with the generated code's own names, ``a<i>`` otherwise."""
+    names: list[str] = []
+    declared = [a.name for a in plan.info.arguments] if isinstance(plan, Plan) else []
+    for i in range(len(plan.converters)):
+        name = declared[i] if i < len(declared) else None
+        if (not name or not name.isidentifier() or keyword.iskeyword(name)
+                or name.startswith("_") or name in _RESERVED or name in names
+                or (name[:1] in "acekr" and name[1:].replace("_", "").isdigit())):
+            name = f"a{i}"
+        names.append(name)
+    return names
+
+
+def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any],
+                params: list[str]) -> list[str]:
+    """The source of a generated caller: positional parameters, inline conversions (each
+    converter's ``emit`` statements or ``fast`` expression, with its ``convert`` as the slow
+    path), the call, write-backs and the result conversion."""
     converters = plan.converters
-    n = len(converters)
-    params = [f"a{i}" for i in range(n)]
-    needs_keep = any(c.needs_keep or c.writes_back for c in converters)
-    exprs = []
+    scoped = any(isinstance(c, CallbackConverter) for c in converters)
+    body: list[str] = []
+    call_args: list[str] = []
     for i, conv in enumerate(converters):
+        var = params[i]
         env[f"_c{i}"] = conv.convert
-        env[f"_Ta{i}"] = conv.ctype
-        exprs.append(conv.fast(f"a{i}", f"_c{i}(a{i}, {'keep' if needs_keep else '[]'})"))
-    signature = ", ".join([*(f"{p}=_M" for p in params), "/", "*more"]) if n else "*more"
-    given = " + ".join(f"({p} is not _M)" for p in params) or "0"
-    missing = f" or {params[-1]} is _M" if n else ""
-    lines = [f"def {name}({signature}):",
-             f"    if more{missing}:",
-             f"        raise _arity(len(more) + {given})"]
-    args = [f"*c{i}" if getattr(conv, "splat", False) else f"c{i}"
-            for i, conv in enumerate(converters)]
-    result = "r" if plan.result.raw_result else "_r(r)"
-    if getattr(plan.result, "sret", False):
-        env["_sret"] = plan.result.buffer
-        lines.append("    rb = _sret()")
-        args.insert(0, "rb")
-        result = "_r(rb)"
-    call = f"_f({', '.join(args)})"
-    body = ([f"c{i} = {e}" for i, e in enumerate(exprs)]
-            + [f"r = {call}", "if _watch:", "    _raise()"])
+        # slow paths get a list keeping their temporaries alive until the call returns
+        slow = f"_c{i}({var}, keep)" if scoped else f"_c{i}({var}, (k{i} := []))"
+        emit = getattr(conv, "emit", None)
+        if emit is not None:
+            lines, args = emit(var, i, slow, env)
+            body += lines
+            call_args += args
+        else:
+            env[f"_T{var}"] = conv.ctype
+            body.append(f"c{i} = {conv.fast(var, slow)}")
+            call_args.append(f"*c{i}" if getattr(conv, "splat", False) else f"c{i}")
+    result = plan.result
+    if getattr(result, "sret", False):
+        env["_sret"] = result.buffer
+        body.insert(0, "rb = _sret()")
+        call_args.insert(0, "rb")
+    body += [f"r = _f({', '.join(call_args)})", "if _watch:", "    _raise()"]
     for i, conv in enumerate(converters):
         if conv.writes_back:
             env[f"_w{i}"] = conv.write_back
-            body.append(f"_w{i}(a{i}, c{i})")
-    if needs_keep:
-        lines.append("    keep = []")
-    if any(isinstance(c, CallbackConverter) for c in converters):
+            emit_back = getattr(conv, "emit_write_back", None)
+            body += emit_back(params[i], i, env) if emit_back is not None else \
+                [f"_w{i}({params[i]}, c{i})"]
+    raw = "rb" if getattr(result, "sret", False) else "r"
+    emit_result = getattr(result, "emit_result", None)
+    if emit_result is not None:
+        tail = emit_result(raw, env)
+    else:
+        tail = ["return r" if result.raw_result else f"return _r({raw})"]
+    lines = [f"def {name}({', '.join([*params, '/'])}):" if params else f"def {name}():"]
+    if scoped:
         # a transient callback's lease is released promptly even when the call raises;
-        # otherwise `keep` simply dies with the frame
-        lines.append("    try:")
-        lines += [f"        {b}" for b in body]
+        # otherwise the temporaries simply die with the frame
+        lines += ["    keep = []", "    try:"]
+        lines += [f"        {b}" for b in body + tail]
         lines += ["    finally:", "        keep.clear()"]
     else:
-        lines += [f"    {b}" for b in body]
-    lines.append(f"    return {result}")
+        lines += [f"    {b}" for b in body + tail]
     return lines
 
 
@@ -928,9 +1012,6 @@ async def _acall(function: Any, *args: object) -> Any:
 
 def _identifier(name: str) -> str:
     return name if name.isidentifier() and not keyword.iskeyword(name) else "call"
-
-
-_MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
 
 
 def function_at(address: int, info: FunctionInfo) -> Function[..., Any]:

@@ -25,6 +25,7 @@ import sys
 from typing import Any
 
 from koffi_typed import marshal
+from koffi_typed.flatgen import FlatRecord, flat_record
 from koffi_typed.types import Type
 
 __all__ = ["LoweredArgument", "LoweredResult", "lowering_applies"]
@@ -106,6 +107,76 @@ class LoweredArgument:
     def fast(self, var: str, slow: str) -> str:
         return slow
 
+    def emit(self, var: str, i: int, slow: str, env: dict[str, Any]) -> tuple[list[str],
+                                                                                list[str]]:
+        """Statements converting ``var`` inline (flat records and unions), with ``slow``
+        (this converter's `convert`) for everything else; and the call arguments."""
+        names = [f"c{i}_{j}" for j in range(len(self.pieces))] if self.splat else [f"c{i}"]
+        fallback = f"{', '.join(names)}{',' if len(names) == 1 and self.splat else ''} = {slow}"
+        t = self.type
+        flat = flat_record(t)
+        if flat is not None:
+            env[f"_K{i}"] = flat.cls
+            condition = f"type({var}) is _K{i} and {flat.check(var)}"
+            direct = self._direct_pieces(flat, var, i, env) if self.splat else None
+            if direct is not None:
+                fast = [f"{n} = {e}" for n, e in zip(names, direct)]
+            else:
+                env[f"_P{i}"] = struct.Struct(flat.struct.format + "x" * (self.padded - t.size))
+                fast = self._from_bytes(names, f"_P{i}.pack({flat.values(var)})", i, env)
+        elif t.primitive == "Union" and t.python_class is not None:
+            env[f"_K{i}"] = t.python_class
+            condition = f"type({var}) is _K{i}"
+            data = f"{var}._koffi_bytes"
+            if self.padded > t.size:
+                env[f"_Z{i}"] = bytes(self.padded - t.size)
+                data = f"({data} + _Z{i})"
+            fast = self._from_bytes(names, data, i, env)
+        else:
+            return [fallback], names
+        return [f"if {condition}:", *(f"    {line}" for line in fast), "else:",
+                f"    {fallback}"], names
+
+    def _direct_pieces(self, flat: FlatRecord, var: str, i: int,
+                       env: dict[str, Any]) -> list[str] | None:
+        """Each eightbyte straight from the one member it holds, or ``None``. An INTEGER
+        eightbyte holding one int of at most 32 bits passes as a plain Python int (ctypes
+        sign-extends it; the callee reads only the member's bytes)."""
+        exprs = []
+        for j, (off, _, kind) in enumerate(self.placement.pieces):
+            inside = [m for m in flat.members if off <= m.offset < off + 8]
+            if len(inside) != 1 or inside[0].offset != off:
+                return None
+            m = inside[0]
+            value = f"{var}.{m.name}"
+            if kind == "int" and m.kind in ("int", "bool") and m.size <= 4:
+                exprs.append(value)
+            elif kind == "int" and m.kind == "int":
+                env[f"_I{i}_{j}"] = ctypes.c_int64 if m.lo < 0 else ctypes.c_uint64
+                exprs.append(f"_I{i}_{j}({value})")
+            elif kind == "double" and m.kind == "float" and m.size == 8:
+                env["_D"] = ctypes.c_double
+                exprs.append(f"_D({value})")
+            elif kind == "float" and m.kind == "float" and m.size == 4:
+                env["_F"] = ctypes.c_float
+                exprs.append(f"_F({value})")
+            else:
+                return None
+        return exprs
+
+    def _from_bytes(self, names: list[str], data: str, i: int,
+                    env: dict[str, Any]) -> list[str]:
+        """Statements turning the padded C bytes ``data`` into the call arguments."""
+        if not self.splat:
+            env[f"_W{i}"] = self.ctype
+            return [f"{names[0]} = _W{i}.from_buffer_copy({data})"]
+        env[f"_E{i}"] = self.unpack
+        lines = [f"e{i} = _E{i}.unpack_from({data})"]
+        for j, (name, wrap) in enumerate(zip(names, self.wrappers)):
+            env[f"_V{i}_{j}"] = wrap
+            lines.append(f"{name} = _V{i}_{j}(e{i}[{j}])")
+        return lines
+
     def convert(self, value: object, keep: list[object]) -> object:
         data = encode_record(self.label, self.codec, value, keep, self.padded)
         if not self.splat:
@@ -149,6 +220,15 @@ class LoweredResult:
     def buffer(self) -> Any:
         """A zeroed buffer for the callee to write a MEMORY result into."""
         return ctypes.create_string_buffer(max(self.type.size, 1))
+
+    def emit_result(self, raw: str, env: dict[str, Any]) -> list[str]:
+        """Statements returning the record held by ``raw`` (the structure of eightbytes, or
+        the hidden-pointer buffer): a flat record is unpacked straight into a new instance."""
+        flat = flat_record(self.type)
+        if flat is None:
+            return [f"return _r({raw})"]
+        env.update(_RK=flat.cls, _RS=flat.struct, _new=object.__new__)
+        return ["o = _new(_RK)", f"{flat.targets('o')}= _RS.unpack_from({raw})", "return o"]
 
     def result(self, raw: Any) -> object:
         return self.codec.decode(bytes(raw)[: self.type.size], 0)

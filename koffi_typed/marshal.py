@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
+from koffi_typed import flatgen
 from koffi_typed._codec import (
     ArrayCodec,
     BitfieldCodec,
@@ -115,6 +116,7 @@ def _record_codec(t: Type) -> Codec:
             union.members[name] = _member_codec(t, member)
         return union
     record = RecordCodec(t.size, t.name, t.name, cls)
+    record.generator = flatgen.generate
     for name, member in t.members.items():
         record.add(Slot(name, member.offset, _member_codec(t, member)))
     for slot in record.slots:

@@ -991,14 +991,36 @@ def test_average(lib: Any) -> None:
     assert average_f(array.array("f", [1.0, 2.0, 4.0]), 3) == f32(7.0 / 3)
 
 
+@pytest.mark.parametrize("values", [
+    [-1, 1, -(2**31), 2**31 - 1, 0, 7, -5, 2**31 - 1, -(2**31), 3],  # small: plain ints
+    [-(2**63), 2**64 - 1, 2**31, 2**31, -(2**31) - 1, 2**32, 2**62, 2**63, -(2**40), 2**40],
+])
+def test_int64_arguments_in_registers_and_on_the_stack(lib: Any, values: list[int]) -> None:
+    """64-bit values that fit in 32 bits go to ctypes as plain ints when they travel in a
+    register (sign-extended there); on the stack they must still be whole 64-bit words."""
+    echo = lib.func("void EchoInt64s(_Out_ int64_t *out, int64_t a, uint64_t b, int64_t c, "
+                    "uint64_t d, int64_t e, uint64_t f, int64_t g, uint64_t h, int64_t i, "
+                    "uint64_t j)")
+    out = [0] * 10
+    echo(out, *values)
+    assert [v if v < 2**63 else v - 2**64 for v in values] == out
+
+
 # ----------------------------------------------------------------------------- argument counts
 
 
-@pytest.mark.parametrize("args", [(), (1, 2)])
-def test_wrong_argument_count(lib: Any, args: tuple[int, ...]) -> None:
+@pytest.mark.parametrize(("args", "message"), [
+    ((), r"ThroughInt32\(\) missing 1 required positional argument: 'value'"),
+    ((1, 2), r"ThroughInt32\(\) takes 1 positional argument but 2 were given"),
+])
+def test_wrong_argument_count(lib: Any, args: tuple[int, ...], message: str) -> None:
+    """The generated caller has the C parameters as positional-only parameters: Python's own
+    arity errors name the function and the missing parameter."""
     f = lib.func("int32_t ThroughInt32(int32_t value)")
-    with pytest.raises(TypeError, match=rf"ThroughInt32\(\): expected 1 argument, got {len(args)}"):
+    with pytest.raises(TypeError, match=message):
         f(*args)
+    with pytest.raises(TypeError, match="positional-only"):
+        f(value=1)
 
 
 def test_too_few_arguments_for_a_variadic_function(lib: Any) -> None:

@@ -49,6 +49,14 @@ uint64_t HighBit64(void) { return UINT64_C(1) << 63; }
 uint64_t AddUInt64(uint64_t a, uint64_t b) { return a + b; }
 int64_t NegateInt64(int64_t v) { return -v; }
 
+/* Ten 64-bit arguments: six in registers, four on the stack (x86-64), each echoed whole
+   into out so that stale upper bytes anywhere would show. */
+void EchoInt64s(int64_t *out, int64_t a, uint64_t b, int64_t c, uint64_t d, int64_t e,
+                uint64_t f, int64_t g, uint64_t h, int64_t i, uint64_t j) {
+    out[0] = a; out[1] = (int64_t)b; out[2] = c; out[3] = (int64_t)d; out[4] = e;
+    out[5] = (int64_t)f; out[6] = g; out[7] = (int64_t)h; out[8] = i; out[9] = (int64_t)j;
+}
+
 /* Print every width into out, so Python can compare with its own formatting. */
 int FormatInts(char *out, size_t size, int8_t a, uint8_t b, int16_t c, uint16_t d, int32_t e,
                uint32_t f, int64_t g, uint64_t h) {
