@@ -11,6 +11,7 @@ inline the same expressions (`FlatRecord.check`, `FlatRecord.values`).
 
 from __future__ import annotations
 
+import gc
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,12 @@ class FlatRecord:
             fmt += "x" * (m.offset - pos) + m.code
             pos = m.offset + m.size
         self.struct = struct.Struct(fmt + "x" * (size - pos))
-        env: dict[str, Any] = {"_K": cls, "_S": self.struct, "_new": object.__new__}
+        # Building thousands of records in one go pauses the cyclic GC (which would otherwise
+        # run a young collection every 700 records, each promoting the new ones): the
+        # records hold only numbers, so no cycle can appear in the meantime.
+        env: dict[str, Any] = {"_K": cls, "_S": self.struct, "_new": object.__new__,
+                               "_gc_enabled": gc.isenabled, "_gc_disable": gc.disable,
+                               "_gc_enable": gc.enable}
         targets = self.targets("o")
         source = "\n".join([
             "def encode(buf, offset, o):",
@@ -73,6 +79,12 @@ class FlatRecord:
             "def decode_into(o, buf, offset):",
             f"    {targets}= _S.unpack_from(buf, offset)",
             "def decode_array(buf, offset, count):",
+            "    if count >= 1000 and _gc_enabled():",
+            "        _gc_disable()",
+            "        try:",
+            "            return decode_array(buf, offset, count)",
+            "        finally:",
+            "            _gc_enable()",
             "    out = []",
             "    add = out.append",
             f"    view = memoryview(buf)[offset:offset + count * {size}]",

@@ -395,7 +395,7 @@ class StringConverter(Converter):
         if self.unit != 1 or self.direction != "in":
             return slow
         return (f"({var}.encode('utf-8', 'surrogateescape') if type({var}) is str else "
-                f"{slow})")
+                f"{_bytearray_pointer(var, slow)})")
 
     def convert(self, value: object, keep: list[object]) -> object:
         if isinstance(value, str) and self.direction == "in":
@@ -458,7 +458,7 @@ class PointerConverter(Converter):
     needs_keep = True
 
     def fast(self, var: str, slow: str) -> str:
-        return f"(None if {var} is None else {slow})"
+        return f"(None if {var} is None else {_bytearray_pointer(var, slow)})"
 
     def emit(self, var: str, i: int, slow: str, env: dict[str, Any]) -> tuple[list[str],
                                                                                 list[str]]:
@@ -568,6 +568,12 @@ class PointerConverter(Converter):
         return new_pointer(raw, self.ref)
 
 
+def _bytearray_pointer(var: str, slow: str) -> str:
+    """An expression passing a non-empty bytearray as a pointer to its storage (what
+    `memory.buffer_argument` does, inline), else ``slow``."""
+    return f"(_byref(_char_at({var})) if type({var}) is bytearray and {var} else {slow})"
+
+
 def _record_memory(elem: Any, value: object, keep: list[object], encode: bool) -> object:
     """Temporary C memory holding one record (zeroed for ``_Out_``), kept for the call."""
     data = bytearray(elem.size)
@@ -621,6 +627,9 @@ class CallbackConverter(PointerConverter):
         info = t.ref.proto if t.ref is not None else None
         if isinstance(info, FunctionInfo):
             check_callback_signature(info)
+
+    def fast(self, var: str, slow: str) -> str:
+        return f"(None if {var} is None else {slow})"
 
     def convert(self, value: object, keep: list[object]) -> object:
         if value is not None and not isinstance(value, Pointer) and callable(value):
@@ -783,27 +792,20 @@ class Plan:
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
 
-    def arity_error(self, got: int) -> TypeError:
-        n = self.nargs
-        more = " or more" if self.info.variadic else ""
-        return TypeError(f"{self.name}(): expected {n}{more} argument{'s' if n != 1 else ''}"
-                         f", got {got}")
-
-    def call_variadic(self, args: tuple[object, ...]) -> Any:
-        n = self.nargs
-        if len(args) < n:
-            raise self.arity_error(len(args))
-        if (len(args) - n) % 2:
+    def call_variadic(self, fixed: tuple[object, ...], pairs: tuple[object, ...]) -> Any:
+        """The variadic call the generated entry point could not take from its cache:
+        checks the type/value pairs, plans a caller for their types and calls it."""
+        if len(pairs) % 2:
             raise TypeError(f"{self.name}(): missing value argument for variadic call "
                             "(pass type, value pairs after the fixed arguments)")
-        specs = args[n::2]
+        specs = pairs[::2]
         try:
             caller = self.variadic_cache[specs]
         except KeyError:
             caller = self.variadic_cache[specs] = self._variadic_caller(specs)
         except TypeError:  # an unhashable type spec: plan this call alone
             caller = self._variadic_caller(specs)
-        return caller(*args[:n], *args[n + 1::2])
+        return caller(*fixed, *pairs[1::2])
 
     def _variadic_caller(self, specs: tuple[object, ...]) -> Callable[..., Any]:
         """A generated caller for the fixed arguments plus variadic arguments of ``specs``."""
@@ -826,8 +828,9 @@ class Plan:
     def base_env(self) -> dict[str, Any]:
         """Names the generated callers use."""
         return {"_f": self.cfunc, "_r": self.result.result, "_watch": _callbacks.watch,
-                "_raise": _raise_callback_error,
-                "_variadic": self.call_variadic}
+                "_raise": _raise_callback_error, "_variadic": self.call_variadic,
+                "_byref": ctypes.byref, "_char_at": ctypes.c_char.from_buffer,
+                "_vcache": self.variadic_cache}
 
     def explain(self) -> str:
         from koffi_typed import abi
@@ -895,7 +898,7 @@ def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
     env = plan.base_env()
     name = _identifier(plan.name)
     if info.variadic:
-        lines = [f"def {name}(*args):", "    return _variadic(args)"]
+        lines = _variadic_lines(name, _parameter_names(plan))
     else:
         lines = _call_lines(name, plan, env, _parameter_names(plan))
     function: Any = _compile_caller(name, lines, env,
@@ -945,6 +948,21 @@ def _parameter_names(plan: Plan | _Shape) -> list[str]:
             name = f"a{i}"
         names.append(name)
     return names
+
+
+def _variadic_lines(name: str, params: list[str]) -> list[str]:
+    """A variadic function's entry point: the caller planned for these variadic types (a
+    cache hit) gets the fixed arguments and the values; anything else goes the slow way."""
+    fixed = "".join(f"{p}, " for p in params)
+    return [f"def {name}({fixed}/, *_pairs):" if params else f"def {name}(*_pairs):",
+            "    if not len(_pairs) & 1:",
+            "        try:",
+            "            _caller = _vcache[_pairs[::2]]",
+            "        except (KeyError, TypeError):",
+            "            pass",
+            "        else:",
+            f"            return _caller({fixed}*_pairs[1::2])",
+            f"    return _variadic(({fixed}), _pairs)"]
 
 
 def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any],

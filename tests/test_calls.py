@@ -1025,8 +1025,11 @@ def test_wrong_argument_count(lib: Any, args: tuple[int, ...], message: str) -> 
 
 def test_too_few_arguments_for_a_variadic_function(lib: Any) -> None:
     fmt = lib.func("int PrintFmt(char *out, size_t size, const char *fmt, ...)")
-    with pytest.raises(TypeError, match=r"PrintFmt\(\): expected 3"):
+    with pytest.raises(TypeError, match=r"PrintFmt\(\) missing 1 required positional "
+                                        r"argument: 'fmt'"):
         fmt(bytearray(8), 8)
+    with pytest.raises(TypeError, match=r"PrintFmt\(\): missing value argument"):
+        fmt(bytearray(8), 8, "%d", "int")
 
 
 # ----------------------------------------------------------------------------- bad prototypes
