@@ -81,6 +81,8 @@ def main() -> int:
         "unpack16": struct.Struct("<i4xd").unpack_from, "qsort": qsort,
         "zero_cmp": cmp_type(lambda a, b: 0), "array": array.array, "ints": bytes(4000),
         "c_int_array": ctypes.c_int * 1000,
+        "fill48_bare": bare(lib.fill48, None), "buffer48": (ctypes.c_char * 48)(),
+        "take_u_bare": bare(lib.take_u, ctypes.c_int64), "c_uint64": ctypes.c_uint64,
     }
     rows = [
         ("abs: idiomatic ctypes (argtypes)", "abs_idiomatic(x)"),
@@ -93,8 +95,10 @@ def main() -> int:
         ("{int;double}: idiomatic (prebuilt Structure)", "add_idiomatic(s)"),
         ("{int;double}: bare call, eightbytes in and out", "add_bare(1, c_double(2.5))"),
         ("new record instance + 2 members from the result", "o = new(Rec); o.a, o.b = unpack16(r)"),
+        ("_Out_ 48 bytes: bare call with a C buffer", "fill48_bare(buffer48)"),
         ("_Out_ 48 bytes: fresh zeroed C buffer", "B48()"),
         ("_Out_ 48 bytes: 6 members from the buffer", "o.a, o.b, o.c, o.d, o.e, o.f = unpack48(b)"),
+        ("union: bare call with its eightbyte as c_uint64", "take_u_bare(c_uint64(5))"),
         ("decode: one new record instance (per record)", "new(Rec)"),
         ("qsort: one Pointer for a callback argument", "p = new(Pointer); p.address = 1; "
          "p.type = None; p.block = None"),
