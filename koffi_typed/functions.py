@@ -932,7 +932,7 @@ def _compile_caller(name: str, lines: list[str], env: dict[str, Any],
     return caller
 
 
-_RESERVED = frozenset(dir(builtins)) | {"keep", "more", "r", "rb", "o"}
+_RESERVED = frozenset(dir(builtins)) | {"keep", "r", "rb", "o"}
 
 
 def _parameter_names(plan: Plan | _Shape) -> list[str]:

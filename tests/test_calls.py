@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import enum
 import errno
+import inspect
 import math
 import os
 import struct
@@ -1021,6 +1022,17 @@ def test_wrong_argument_count(lib: Any, args: tuple[int, ...], message: str) -> 
         f(*args)
     with pytest.raises(TypeError, match="positional-only"):
         f(value=1)
+
+
+def test_callers_show_the_c_parameter_names(lib: Any) -> None:
+    """C names become the parameter names unless they would clash with Python builtins or
+    the generated code's own names (then a0, a1, ...)."""
+    f = lib.func("int32_t ThroughInt32(int32_t value)")
+    assert str(inspect.signature(f)) == "(value, /)"
+    g = lib.func("void FillPack2(int type, int c0, Pack2 *keep)")
+    assert str(inspect.signature(g)) == "(a0, a1, a2, /)"
+    assert lib.func("void FillPack2(int, int b, Pack2 *)").__code__.co_varnames[:3] == (
+        "a0", "b", "a2")
 
 
 def test_too_few_arguments_for_a_variadic_function(lib: Any) -> None:
