@@ -92,7 +92,8 @@ def _zero(restype: Any) -> Any:
 def _callback_argument(conv: Any, var: str, slow: str,
                        env: dict[str, Any]) -> tuple[list[str], str]:
     """Statements and an expression turning what ctypes hands a callback into the Python
-    argument. Pointers are built inline (the common ``const void *`` comparator case)."""
+    argument. Pointers are built inline, as `pointer.new_pointer` does without the call
+    (the common ``const void *`` comparator case)."""
     if getattr(conv, "raw_result", False):
         return [], var
     ref = getattr(conv, "ref", None)

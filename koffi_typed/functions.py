@@ -238,7 +238,6 @@ class Converter:
 
     ctype: Any = ctypes.c_void_p
     writes_back = False
-    needs_keep = False  # convert() may allocate memory that must outlive the call
     raw_result = False  # what ctypes returns for ``ctype`` is already the Python value
 
     def __init__(self, label: str, t: Type) -> None:
@@ -253,7 +252,7 @@ class Converter:
 
     def fast(self, var: str, slow: str) -> str:
         """A Python expression converting variable ``var``; ``slow`` is the call to fall
-        back on (``_cN(var, keep)``)."""
+        back on (this converter's `convert`, with a list keeping its temporaries)."""
         return slow
 
     def result(self, raw: Any) -> object:
@@ -389,7 +388,6 @@ class StringConverter(Converter):
         self.direction = direction
         self.writes_back = direction != "in"
 
-    needs_keep = True
 
     def fast(self, var: str, slow: str) -> str:
         if self.unit != 1 or self.direction != "in":
@@ -455,7 +453,6 @@ class PointerConverter(Converter):
         self.writes_back = direction != "in"
         self.elem = marshal.codec_for(t.ref) if t.ref.size else None
 
-    needs_keep = True
 
     def fast(self, var: str, slow: str) -> str:
         return f"(None if {var} is None else {_bytearray_pointer(var, slow)})"
@@ -604,7 +601,6 @@ def same_record(t: Type, value: object) -> Type | None:
 class RecordConverter(Converter):
     """Records by value through a ctypes structure with the same layout."""
 
-    needs_keep = True
 
     def __init__(self, label: str, t: Type) -> None:
         super().__init__(label, t)
@@ -787,7 +783,7 @@ class Plan:
                                              placements.result)
         else:
             self.result = _record_or_blob(f"{label}(): result", info.result, "in", info, -1)
-        mark_register_ints(info, self.converters)
+        mark_register_ints(info, self.converters, placements)
         self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
@@ -842,17 +838,20 @@ class Plan:
         return text
 
 
-def mark_register_ints(info: FunctionInfo, converters: list[Any]) -> None:
+def mark_register_ints(info: FunctionInfo, converters: list[Any],
+                       placements: Any = None) -> None:
     """Flag the 64-bit integer arguments that System V x86-64 passes in registers, where a
-    small value can go to ctypes as a plain int (see `IntConverter.fast`)."""
+    small value can go to ctypes as a plain int (see `IntConverter.fast`). ``placements`` is
+    the host's classification of ``info`` when the caller already has it."""
     if host_name() != "sysv_x64":
         return
-    from koffi_typed import abi
-    try:
-        placements = abi.classify(info).arguments
-    except (NotImplementedError, TypeError, ValueError):
-        return
-    for conv, placement in zip(converters, placements):
+    if placements is None:
+        from koffi_typed import abi
+        try:
+            placements = abi.classify(info)
+        except (NotImplementedError, TypeError, ValueError):
+            return
+    for conv, placement in zip(converters, placements.arguments):
         if type(conv) is IntConverter and conv.size == 8 and placement.registers \
                 and placement.kind == "reg":
             conv.in_register = True
@@ -987,9 +986,10 @@ def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any],
         else:
             env[f"_T{var}"] = conv.ctype
             body.append(f"c{i} = {conv.fast(var, slow)}")
-            call_args.append(f"*c{i}" if getattr(conv, "splat", False) else f"c{i}")
+            call_args.append(f"c{i}")
     result = plan.result
-    if getattr(result, "sret", False):
+    sret = getattr(result, "sret", False)
+    if sret:
         env["_sret"] = result.buffer
         body.insert(0, "rb = _sret()")
         call_args.insert(0, "rb")
@@ -1000,7 +1000,7 @@ def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any],
             emit_back = getattr(conv, "emit_write_back", None)
             body += emit_back(params[i], i, env) if emit_back is not None else \
                 [f"_w{i}({params[i]}, c{i})"]
-    raw = "rb" if getattr(result, "sret", False) else "r"
+    raw = "rb" if sret else "r"
     emit_result = getattr(result, "emit_result", None)
     if emit_result is not None:
         tail = emit_result(raw, env)

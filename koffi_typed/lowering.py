@@ -65,7 +65,6 @@ class LoweredArgument:
     """A record argument converted to the ctypes values its placement calls for."""
 
     writes_back = False
-    needs_keep = True
     raw_result = False
 
     def __init__(self, label: str, t: Type, placement: Any, stack_follows: bool) -> None:
@@ -103,9 +102,6 @@ class LoweredArgument:
             self.padded = ctypes.sizeof(self.ctype)
         else:
             raise NotImplementedError(f"{label}: cannot pass {t.name} ({kind}) on this ABI")
-
-    def fast(self, var: str, slow: str) -> str:
-        return slow
 
     def emit(self, var: str, i: int, slow: str, env: dict[str, Any]) -> tuple[list[str],
                                                                                 list[str]]:
@@ -202,7 +198,6 @@ class LoweredResult:
 
     raw_result = False
     writes_back = False
-    needs_keep = False
 
     def __init__(self, label: str, t: Type, placement: Any) -> None:
         self.label = label
@@ -319,9 +314,7 @@ class BlobArgument:
     """A record argument (or result) carried as a structure libffi classifies correctly."""
 
     writes_back = False
-    needs_keep = True
     raw_result = False
-    splat = False
 
     def __init__(self, label: str, t: Type, ctype: Any) -> None:
         self.label = label

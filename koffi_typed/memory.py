@@ -82,11 +82,6 @@ def buffer_argument(value: object, keep: list[object]) -> object | None:
     (an array type of the buffer's length costs twice as much); the view also stops the
     buffer from being resized during the call.
     """
-    if type(value) is bytearray:
-        if not value:
-            return None
-        keep.append(value)
-        return ctypes.byref(ctypes.c_char.from_buffer(value))
     if isinstance(value, bytes):
         return value
     if isinstance(value, (bytearray, array.array)) or (
@@ -129,11 +124,11 @@ def dispose(t: Type, address: int) -> None:
     disposed_count += 1
 
 
-_CTYPES_SCALARS: dict[str, Any] = {"Int8": ctypes.c_int8, "UInt8": ctypes.c_uint8, "Int16": ctypes.c_int16,
-                   "UInt16": ctypes.c_uint16, "Int32": ctypes.c_int32, "UInt32": ctypes.c_uint32,
-                   "Int64": ctypes.c_int64, "UInt64": ctypes.c_uint64, "Bool": ctypes.c_bool,
-                   "Float32": ctypes.c_float, "Float64": ctypes.c_double,
-                   "LongDouble": ctypes.c_longdouble}
+_CTYPES_SCALARS: dict[str, Any] = {
+    "Int8": ctypes.c_int8, "UInt8": ctypes.c_uint8, "Int16": ctypes.c_int16,
+    "UInt16": ctypes.c_uint16, "Int32": ctypes.c_int32, "UInt32": ctypes.c_uint32,
+    "Int64": ctypes.c_int64, "UInt64": ctypes.c_uint64, "Bool": ctypes.c_bool,
+    "Float32": ctypes.c_float, "Float64": ctypes.c_double, "LongDouble": ctypes.c_longdouble}
 _record_ctypes: dict[int, Any] = {}
 
 
@@ -276,9 +271,8 @@ def _location(ref: object, offset: int, size: int,
 
 _CHAR_TYPES = ("char", "char16_t", "char32_t", "wchar_t")
 
-# ``decode(pointer, 'int')`` and friends read scalars straight through ctypes (same values as
-# the codecs: native byte order, no range to check when reading).
-# Reading one scalar through ctypes (``c_int.from_address(a).value``) builds a ctypes object
+# ``decode(pointer, 'int')`` and friends skip the codecs (same values: native byte order, no
+# range to check when reading). Reading one scalar through ctypes (``c_int.from_address(a).value``) builds a ctypes object
 # per read; on 64-bit hosts ``koffi.decode(ptr, 'int')`` instead unpacks straight from a
 # memoryview spanning the address space (as unchecked as ``from_address``, half the cost).
 _SPACE_END = sys.maxsize // 2
