@@ -10,24 +10,24 @@ from typing import Any
 
 from koffi_typed import _codec, abi, c, types
 from koffi_typed.callbacks import register, unregister
-from koffi_typed.errors import Error, LoadError, ParseError
-from koffi_typed.functions import (
+from koffi_typed.declarations import (
     Argument,
     Direction,
-    Function,
     FunctionInfo,
-    function_at,
     inout,
     out,
     proto,
     prototype_info,
 )
+from koffi_typed.errors import Error, LoadError, ParseError
+from koffi_typed.functions import Function, function_at
+from koffi_typed.heap import alloc, free
 from koffi_typed.library import Library, load
-from koffi_typed.memory import Cast, address, alloc, as_, decode, encode, free, view
-from koffi_typed.pointer import Pointer, Ptr
+from koffi_typed.memory import address, decode, encode, view
+from koffi_typed.pointer import Cast, Pointer, Ptr, as_
 from koffi_typed.records import pack, struct, union
 from koffi_typed.runtime import config, errno, os, reset, stats
-from koffi_typed.types import (
+from koffi_typed.typesystem import (
     Member,
     Type,
     alias,
@@ -40,7 +40,7 @@ from koffi_typed.types import (
     pointer,
     sizeof,
 )
-from koffi_typed.types import resolve_type as type
+from koffi_typed.typesystem import resolve_type as type
 
 __all__ = [
     "Argument", "Cast", "Direction", "Error", "Function", "FunctionInfo", "Library",

@@ -14,7 +14,7 @@ import builtins as _b
 from typing import Annotated, TypeAlias
 
 from koffi_typed.markers import Align, BitField
-from koffi_typed.types import Type, resolve_type
+from koffi_typed.typesystem import Type, resolve_type
 
 __all__ = ["align", "bits"]
 

@@ -13,68 +13,21 @@ the koffi call that is running (or the next one) once C returns.
 from __future__ import annotations
 
 import ctypes
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from koffi_typed import callstate
+from koffi_typed.converters import callback_converters
+from koffi_typed.declarations import FunctionInfo
 from koffi_typed.errors import Error
 from koffi_typed.pointer import Pointer
-from koffi_typed.types import Type, resolve_type
+from koffi_typed.typesystem import Type, resolve_type
 
-__all__ = ["Thunk", "pending", "register", "transient", "unregister"]
+__all__ = ["Thunk", "register", "transient", "unregister"]
 
-
-class _Errors(threading.local):
-    def __init__(self) -> None:
-        self.queue: list[BaseException] = []
-
-
-_errors = _Errors()
-global_errors: list[BaseException] = []  # from threads that are not running a koffi call
-_lock = threading.Lock()
 _pools: dict[int, list[Thunk]] = {}
 _REUSE_AFTER = 16  # free thunks kept per prototype before the oldest is reused
 _registered: dict[int, Thunk] = {}
-#: Number of thunks bound to a Python function right now (registered or in a call).
-live = 0
-#: Non-empty exactly when calls must look for callback errors (callbacks live or errors
-#: queued): generated callers test ``if watch:``, the cheapest check Python offers.
-watch: list[bool] = []
-
-
-def _update_watch() -> None:
-    watch[:] = [True] if (live or global_errors) else []
-
-
-def record_error(exc: BaseException) -> None:
-    """Queue an exception raised inside a callback for the koffi call waiting on it.
-
-    On a thread C created (ctypes gives it a fresh dummy thread state every time), the
-    exception goes to the process-wide queue, picked up by the next call that returns.
-    """
-    if isinstance(threading.current_thread(), threading._DummyThread):
-        with _lock:
-            global_errors.append(exc)
-            _update_watch()
-    else:
-        _errors.queue.append(exc)
-
-
-def pending() -> BaseException | None:
-    """The first queued callback exception for this thread (removing the queue), if any."""
-    queue = _errors.queue
-    if not queue:
-        if not global_errors:
-            return None
-        with _lock:
-            if not global_errors:
-                return None
-            first_global = global_errors.pop(0)
-            _update_watch()
-            return first_global
-    first = queue[0]
-    queue.clear()
-    return first
 
 
 def _zero(restype: Any) -> Any:
@@ -125,7 +78,6 @@ class Thunk:
     """One C function pointer that calls a Python function with converted arguments."""
 
     def __init__(self, proto_type: Type) -> None:
-        from koffi_typed.functions import FunctionInfo, callback_converters
         info = proto_type.proto
         assert isinstance(info, FunctionInfo)
         self.proto_type = proto_type
@@ -185,9 +137,7 @@ class Thunk:
         name = self.info.name or "callback"
         exc = Error(f"Cannot use non-registered callback beyond FFI call ({name}); "
                     "use koffi.register() for callbacks that C keeps")
-        with _lock:
-            global_errors.append(exc)
-            _update_watch()
+        callstate.record_global(exc)
         return self.zero
 
     def _fail(self, exc: BaseException) -> None:
@@ -195,44 +145,38 @@ class Thunk:
         if owner is not None:
             owner.append(exc)
         else:
-            record_error(exc)
+            callstate.record_error(exc)
 
 
 def acquire(proto_type: Type, function: Callable[..., Any]) -> Thunk:
     """A pooled thunk for ``proto_type`` bound to ``function`` (transient use)."""
-    global live
     if not callable(function):
         raise TypeError(f"expected a callable for {proto_type.name} *, got "
                         f"{type(function).__name__}")
-    with _lock:
+    with callstate.lock:
         pool = _pools.setdefault(id(proto_type), [])
         # Oldest first, and only once enough are free: a pointer C kept past its call then
         # most likely still hits an unbound thunk (an error) rather than a newer callback.
         thunk = pool.pop(0) if len(pool) > _REUSE_AFTER else None
-        live += 1
-        _update_watch()
+    callstate.add_live(1)
     if thunk is None:
         try:
             thunk = Thunk(proto_type)
         except BaseException:
-            with _lock:
-                live -= 1
-                _update_watch()
+            callstate.add_live(-1)
             raise
-    thunk.owner_queue = _errors.queue
+    thunk.owner_queue = callstate.thread_queue()
     thunk.target = function
     return thunk
 
 
 def release(thunk: Thunk) -> None:
     """Unbind a transient thunk and return it to its pool."""
-    global live
     thunk.target = None
     thunk.owner_queue = None
     thunk.keep.clear()
-    with _lock:
-        live -= 1
-        _update_watch()
+    callstate.add_live(-1)
+    with callstate.lock:
         _pools.setdefault(id(thunk.proto_type), []).append(thunk)
 
 
@@ -266,46 +210,44 @@ def _prototype(spec: object) -> Type:
 
 def register(function: Callable[..., Any], spec: object) -> Pointer[Any]:
     """A stable C function pointer calling ``function``, valid until `unregister`."""
-    global live
     proto_type = _prototype(spec)
     if not callable(function):
         raise TypeError(f"register() expects a callable, got {type(function).__name__}")
     thunk = Thunk(proto_type)
     thunk.target = function
     thunk.registered = True
-    with _lock:
+    with callstate.lock:
         _registered[thunk.address] = thunk
-        live += 1
-        _update_watch()
+    callstate.add_live(1)
     return Pointer(thunk.address, proto_type)
 
 
 def unregister(pointer: object) -> None:
     """Release a callback made by `register` (unknown or already released: `ValueError`)."""
-    global live
     address = pointer.address if isinstance(pointer, Pointer) else pointer
-    with _lock:
+    with callstate.lock:
         thunk = _registered.pop(address, None) if isinstance(address, int) else None
-        if thunk is None:
-            raise ValueError("Could not find matching registered callback")
-        live -= 1
-        _update_watch()
+    if thunk is None:
+        raise ValueError("Could not find matching registered callback")
+    callstate.add_live(-1)
     thunk.target = None
-    with _lock:
+    with callstate.lock:
         _pools.setdefault(id(thunk.proto_type), []).append(thunk)
 
 
 def registered_count() -> int:
     """How many callbacks are bound right now (registered, or inside a running call)."""
-    return live
+    return callstate.live
 
 
 def reset() -> None:
     """Unregister every registered callback."""
-    global live
-    with _lock:
-        for thunk in _registered.values():
-            thunk.target = None
-            live -= 1
+    with callstate.lock:
+        thunks = list(_registered.values())
         _registered.clear()
-        _update_watch()
+    for thunk in thunks:
+        thunk.target = None
+        callstate.add_live(-1)
+
+
+callstate.install_binder(transient)

@@ -5,8 +5,8 @@ bitfields, arrays, pointers, enums or nested records). Converting one to or from
 then a single `struct.Struct` call plus attribute loads or stores, and the fastest form of
 those is Python source generated for the record: CPython specializes ``obj.member`` on a
 slotted class, which a generic loop (compiled or not) cannot do. The code is generated once
-per record type, when it is first needed; the function callers of `koffi_typed.functions`
-inline the same expressions (`FlatRecord.check`, `FlatRecord.values`).
+per record type, when it is first needed (`koffi_typed.marshal.flat_record`); the generated
+callers inline the same expressions (`FlatRecord.check`, `FlatRecord.values`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from koffi_typed._codec import BoolCodec, FloatCodec, IntCodec
 
-__all__ = ["FlatRecord", "Member", "flat_record", "generate"]
+__all__ = ["FlatRecord", "Member", "generate"]
 
 FLOAT32_MAX = 3.4028234663852886e38
 
@@ -149,15 +149,3 @@ def generate(codec: Any) -> FlatRecord | None:
         members.append(member)
         end = slot.offset + member.size
     return FlatRecord(codec.cls, codec.size, members)
-
-
-def flat_record(t: Any) -> FlatRecord | None:
-    """The flat form of record type ``t`` (built once, kept by its codec), or ``None``."""
-    if t.primitive != "Record":
-        return None
-    from koffi_typed import marshal
-    codec: Any = marshal.codec_for(t)
-    if not codec.flat_ready:
-        codec.prepare_flat()
-    fast: FlatRecord | None = codec.fast
-    return fast

@@ -9,18 +9,16 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from koffi_typed.errors import Error, LoadError
-from koffi_typed.functions import (
-    Function,
+from koffi_typed.declarations import (
     FunctionInfo,
     classic_declaration,
-    disable,
-    make_function,
     parse_declaration,
     typed_declaration,
 )
+from koffi_typed.errors import Error, LoadError
+from koffi_typed.functions import Function, disable, make_function
 from koffi_typed.pointer import Pointer
-from koffi_typed.types import resolve_type
+from koffi_typed.typesystem import resolve_type
 
 __all__ = ["Library", "load"]
 

@@ -1,7 +1,8 @@
 """Builds codecs from types (once per type) and reads/writes C memory with them.
 
 `build_codec` is the only place that looks at a `Type`'s kind; the codecs it returns (from
-the compiled `_codec` module) only convert values.
+the compiled `_codec` module) only convert values. Importing this module gives `Pointer` its
+element access (`pointer.install_access`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from koffi_typed import flatgen
+from koffi_typed import callstate, flatgen, pointer
 from koffi_typed._codec import (
     ArrayCodec,
     BitfieldCodec,
@@ -28,9 +29,12 @@ from koffi_typed._codec import (
     UnionCodec,
     WideIntCodec,
 )
-from koffi_typed.types import Type, int_range, is_integer
+from koffi_typed.datamodel import host_name
+from koffi_typed.flatgen import FlatRecord
+from koffi_typed.typesystem import Type, int_range, is_integer
 
-__all__ = ["build_codec", "codec_for", "decode_at", "encode_at", "from_bytes", "to_bytes"]
+__all__ = ["build_codec", "codec_for", "decode_at", "encode_at", "flat_record", "from_bytes",
+           "to_bytes"]
 
 _INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
 _TYPECODES = {("Int", 1): "b", ("Int", 2): "h", ("Int", 4): "i", ("Int", 8): "q",
@@ -86,8 +90,7 @@ def build_codec(t: Type, label: str) -> Codec:
         if ref is None:
             raise TypeError(f"{label}: type {t.name} has no pointee")
         if kind == "Callback":
-            from koffi_typed import callbacks
-            return CallbackCodec(t.size, label, t.name, ref, callbacks.transient)
+            return CallbackCodec(t.size, label, t.name, ref, callstate.bind_transient)
         if t.counted_by is not None:
             return CountedPointerCodec(t.size, label, t.name, ref,
                                        build_codec(ref, f"{label}[]"))
@@ -103,7 +106,6 @@ def build_codec(t: Type, label: str) -> Codec:
 
 def _quad_host() -> bool:
     # 16-byte long double is x87 extended on x86-64 and binary128 elsewhere (aarch64, riscv64).
-    from koffi_typed.datamodel import host_name
     return host_name() != "sysv_x64"
 
 
@@ -183,3 +185,17 @@ def encode_at(address: int, t: Type, value: object) -> None:
         _kept[address] = keep
     else:
         _kept.pop(address, None)
+
+
+def flat_record(t: Type) -> FlatRecord | None:
+    """The flat form of record type ``t`` (built once, kept by its codec), or ``None``."""
+    if t.primitive != "Record":
+        return None
+    codec: Any = codec_for(t)
+    if not codec.flat_ready:
+        codec.prepare_flat()
+    fast: FlatRecord | None = codec.fast
+    return fast
+
+
+pointer.install_access(decode_at, encode_at)

@@ -89,7 +89,7 @@ from mypy.types import (
 
 from koffi_typed.cparser import Prototype, TypeExpr, parse_prototype, parse_type
 from koffi_typed.errors import ParseError
-from koffi_typed.types import PRIMITIVES
+from koffi_typed.primitives import PRIMITIVES
 
 __all__ = ["KOFFI_DECL", "KoffiPlugin", "plugin"]
 
@@ -99,11 +99,11 @@ RECORD_KEY: Final = "koffi_typed"
 PKG: Final = "koffi_typed"
 FUNCTION: Final = "koffi_typed.functions.Function"
 POINTER: Final = "koffi_typed.pointer.Pointer"
-CAST: Final = "koffi_typed.memory.Cast"
+CAST: Final = "koffi_typed.pointer.Cast"
 RECORD_DECORATORS: Final = frozenset(
     {"koffi_typed.records.struct", "koffi_typed.records.union", "koffi_typed.records.pack"})
 LIB_FUNC: Final = "koffi_typed.library.Library.func"
-PROTO: Final = "koffi_typed.functions.proto"
+PROTO: Final = "koffi_typed.declarations.proto"
 ANNOTATED: Final = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 CLASSVAR: Final = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
 OPTIONAL: Final = frozenset({"typing.Optional", "typing_extensions.Optional"})

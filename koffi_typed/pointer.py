@@ -1,15 +1,33 @@
-"""`Pointer`: a C address together with the type it points to."""
+"""Pointer values: `Pointer` (a C address and the type it points to) and `Cast` (`as_`).
+
+Reading or writing through a pointer (``p[0]``, ``p.deref()``) needs the value codecs,
+which sit above this module (they convert `Pointer` values themselves); `koffi_typed.marshal`
+installs them here with `install_access` when it is imported.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-if TYPE_CHECKING:
-    from koffi_typed.types import Type
+from koffi_typed.typesystem import Type, resolve_type
 
-__all__ = ["Block", "Pointer", "Ptr", "compatible", "new_pointer"]
+if TYPE_CHECKING:
+    from koffi_typed.heap import Block
+
+__all__ = ["Cast", "Pointer", "Ptr", "as_", "compatible", "install_access", "new_pointer"]
 
 T = TypeVar("T")
+
+_read_at: list[Callable[[int, Type], Any]] = []
+_write_at: list[Callable[[int, Type, object], None]] = []
+
+
+def install_access(read: Callable[[int, Type], Any],
+                   write: Callable[[int, Type, object], None]) -> None:
+    """Set how a value of a type is read and written at an address (by `marshal`)."""
+    _read_at[:] = [read]
+    _write_at[:] = [write]
 
 
 class Pointer(Generic[T]):
@@ -91,36 +109,17 @@ class Pointer(Generic[T]):
         return self[0]
 
     def __getitem__(self, index: int) -> Any:
-        from koffi_typed import marshal
-        return marshal.decode_at(self._element(index).address, self.type)
+        return _read_at[0](self._element(index).address, self.type)
 
     def __setitem__(self, index: int, value: object) -> None:
-        from koffi_typed import marshal
-        marshal.encode_at(self._element(index).address, self.type, value)
+        _write_at[0](self._element(index).address, self.type, value)
 
     def cast(self, spec: object) -> Pointer[Any]:
         """The same address seen as another pointer type (``'int *'``) or pointee (``'int'``)."""
-        from koffi_typed.types import resolve_type
         t = resolve_type(spec)
         if t.primitive == "Pointer" and t.ref is not None:
             t = t.ref
         return Pointer(self.address, t, self.block)
-
-
-class Block:
-    """A block of memory from `koffi.alloc`, so misuse after `koffi.free` is caught."""
-
-    __slots__ = ("address", "freed", "size")
-
-    def __init__(self, address: int, size: int) -> None:
-        self.address = address
-        self.size = size
-        self.freed = False
-
-    @property
-    def end(self) -> int:
-        """One past the last byte of the block."""
-        return self.address + self.size
 
 
 def new_pointer(address: int, t: Type) -> Pointer[Any]:
@@ -143,3 +142,24 @@ def compatible(target: Type, actual: Type) -> bool:
             "Record", "Union", "Array", "Pointer", "Enum"):
         return target.size == actual.size
     return False
+
+
+class Cast:
+    """A value with an explicit pointer type, made by `as_` (Koffi's ``koffi.as``)."""
+
+    __slots__ = ("type", "value")
+
+    def __init__(self, value: object, t: Type) -> None:
+        self.value = value
+        self.type = t
+
+    def __repr__(self) -> str:
+        return f"as_({self.value!r}, {self.type.name!r})"
+
+
+def as_(value: object, spec: object) -> Cast:
+    """Tell koffi_typed which pointer type ``value`` is, e.g. for a ``void *`` parameter."""
+    t = resolve_type(spec)
+    if t.primitive not in ("Pointer", "String", "String16", "String32", "Callback"):
+        raise TypeError("Only pointer or string types can be used for casting")
+    return Cast(value, t)

@@ -14,36 +14,27 @@ import inspect
 import keyword
 import linecache
 import sys
-import types as pytypes
 from collections.abc import Callable, Mapping, Sequence
 from typing import (
-    Annotated,
     Any,
     ClassVar,
-    ForwardRef,
     TypeVar,
-    Union,
     dataclass_transform,
-    get_args,
     get_origin,
     overload,
 )
 
 from koffi_typed import marshal
 from koffi_typed.errors import Error, ParseError
-from koffi_typed.markers import Align, BitField
-from koffi_typed.pointer import Pointer
-from koffi_typed.types import (
+from koffi_typed.typehints import annotation_type
+from koffi_typed.typesystem import (
     FieldDecl,
     Type,
     define_record,
     is_opaque,
     lookup,
-    make_pointer,
     new_placeholder,
-    opaque,
     register_name,
-    resolve_type,
     unregister_name,
 )
 
@@ -57,69 +48,13 @@ _counter = 0
 
 # ---------------------------------------------------------------------------- member specs
 
-def _is_record_class(obj: object) -> bool:
-    return isinstance(obj, type) and isinstance(getattr(obj, "__koffi_type__", None), Type)
-
-
-def _forward(name: str, namespace: Mapping[str, Any]) -> Type:
-    """The type a forward reference names: registered name, record class, or a new opaque."""
-    if not name.isidentifier():
-        return resolve_type(name)
-    found = lookup(name)
-    if found is not None:
-        return found
-    obj = namespace.get(name)
-    if _is_record_class(obj):
-        return resolve_type(obj)
-    return opaque(name)
-
-
-def _type_of(obj: object, namespace: Mapping[str, Any]) -> tuple[Type, int | None, int | None]:
-    """(type, bitfield width, explicit alignment) of an annotation or member spec."""
-    if isinstance(obj, BitField):
-        return _type_of(obj.spec, namespace)[0], obj.width, None
-    origin = get_origin(obj)
-    if origin is Annotated:
-        base, *meta = get_args(obj)
-        spec: object = None
-        bits = align = None
-        for item in meta:
-            if isinstance(item, BitField):
-                spec, bits = item.spec, item.width
-            elif isinstance(item, Align):
-                align = item.value
-            elif spec is None and (isinstance(item, (Type, str)) or _is_record_class(item)
-                                   or get_origin(item) is Annotated):
-                spec = item
-        t = _type_of(base if spec is None else spec, namespace)[0]
-        return t, bits, align
-    if origin is Pointer:
-        (arg,) = get_args(obj)
-        if isinstance(arg, ForwardRef):
-            arg = arg.__forward_arg__
-        pointee = _forward(arg, namespace) if isinstance(arg, str) else \
-            _type_of(arg, namespace)[0]
-        return make_pointer(pointee), None, None
-    if origin in (Union, pytypes.UnionType):
-        rest = [a for a in get_args(obj) if a is not type(None)]
-        if len(rest) == 1:
-            return _type_of(rest[0], namespace)
-    if isinstance(obj, (tuple, list)) and len(obj) == 2 and isinstance(obj[0], int):
-        return _type_of(obj[1], namespace)[0], None, obj[0]
-    if isinstance(obj, (Type, str)) or _is_record_class(obj):
-        return resolve_type(obj), None, None
-    shown = getattr(obj, "__name__", None) or repr(obj)
-    raise TypeError(f"annotation {shown} is not a C type (use c.int32, "
-                    f"Annotated[int, 'int32_t'], a record class or koffi.Ptr[...])")
-
-
 def _member(owner: str, name: str, spec: object, namespace: Mapping[str, Any]) -> FieldDecl:
     if not isinstance(name, str) or not name.isidentifier():
         raise Error(f"Invalid member name {name!r} in '{owner}'")
     if keyword.iskeyword(name):
         raise Error(f"Member name {name!r} of '{owner}' is a Python keyword")
     try:
-        t, bits, align = _type_of(spec, namespace)
+        t, bits, align = annotation_type(spec, namespace)
     except ParseError as exc:
         raise ParseError(f"{owner}.{name}: {exc.msg}", exc.text, exc.pos) from None
     except (TypeError, ValueError) as exc:

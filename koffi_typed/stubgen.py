@@ -31,7 +31,7 @@ from typing import Any
 
 from koffi_typed.cparser import parse_type
 from koffi_typed.errors import ParseError
-from koffi_typed.types import PRIMITIVES
+from koffi_typed.primitives import PRIMITIVES
 
 __all__ = ["generate", "main"]
 
@@ -521,17 +521,24 @@ class Emitter:
             f"_StrArg: TypeAlias = str | bytes | bytearray | memoryview | {_PTR} | None",
             "",
             "",
+            "def _known(name: str) -> koffi.Type | None:",
+            '    """The type another binding registered as ``name`` already, if any."""',
+            "    try:",
+            "        return koffi.type(name)",
+            "    except koffi.ParseError:",
+            "        return None",
+            "",
+            "",
             "def _alias(name: str, spec: str) -> koffi.Type:",
-            '    """koffi.alias, reusing a name that another binding registered already."""',
-            "    return koffi.types.lookup(name) or koffi.alias(name, spec)",
+            "    return _known(name) or koffi.alias(name, spec)",
             "",
             "",
             "def _opaque(name: str) -> koffi.Type:",
-            "    return koffi.types.lookup(name) or koffi.opaque(name)",
+            "    return _known(name) or koffi.opaque(name)",
             "",
             "",
             "def _proto(name: str, prototype: str) -> koffi.Type:",
-            "    return koffi.types.lookup(name) or koffi.proto(prototype)",
+            "    return _known(name) or koffi.proto(prototype)",
         ]
         forward = [name for kind, name in self.m.order if kind == "record"]
         if forward:

@@ -21,17 +21,24 @@ _VoidArg: TypeAlias = koffi.Pointer[Any] | bytes | bytearray | memoryview | list
 _StrArg: TypeAlias = str | bytes | bytearray | memoryview | koffi.Pointer[Any] | None
 
 
+def _known(name: str) -> koffi.Type | None:
+    """The type another binding registered as ``name`` already, if any."""
+    try:
+        return koffi.type(name)
+    except koffi.ParseError:
+        return None
+
+
 def _alias(name: str, spec: str) -> koffi.Type:
-    """koffi.alias, reusing a name that another binding registered already."""
-    return koffi.types.lookup(name) or koffi.alias(name, spec)
+    return _known(name) or koffi.alias(name, spec)
 
 
 def _opaque(name: str) -> koffi.Type:
-    return koffi.types.lookup(name) or koffi.opaque(name)
+    return _known(name) or koffi.opaque(name)
 
 
 def _proto(name: str, prototype: str) -> koffi.Type:
-    return koffi.types.lookup(name) or koffi.proto(prototype)
+    return _known(name) or koffi.proto(prototype)
 
 # forward declarations (records may point to each other)
 _opaque('div_t')

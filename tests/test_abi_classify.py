@@ -14,7 +14,7 @@ import pytest
 from koffi_typed import abi
 from koffi_typed.abi.cli import main as layout_main
 from koffi_typed.abi.cli import parse_records
-from koffi_typed.types import Type, resolve_type
+from koffi_typed.typesystem import Type, resolve_type
 
 
 @dataclass(frozen=True)

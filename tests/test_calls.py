@@ -1170,9 +1170,14 @@ except (KeyError, ValueError, TypeError, koffi.Error):
 else:
     raise AssertionError("unknown config key accepted")
 koffi.struct("ResetMe", {{"a": "int"}})
-assert koffi.types.lookup("ResetMe") is not None
+assert koffi.sizeof("ResetMe") == 4
 koffi.reset()
-assert koffi.types.lookup("ResetMe") is None
+try:
+    koffi.type("ResetMe")
+except koffi.Error:
+    pass
+else:
+    raise AssertionError("reset() kept a user type name")
 assert koffi.sizeof("int") == 4
 lib = koffi.load({str(c_library("sync"))!r})
 assert lib.func("int64_t ThroughInt64(int64_t v)")(-(2**63)) == -(2**63)

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 import koffi_typed as koffi
-from koffi_typed import c, flatgen, marshal, memory
-from koffi_typed import types as koffi_types
+from koffi_typed import c, carriers, marshal, memory
+from koffi_typed import typesystem as koffi_types
 
 
 @koffi.struct
@@ -117,7 +117,7 @@ def fields(lib: Any, value: Any) -> list[float]:
 
 def test_every_shape_is_flat() -> None:
     for value, _ in SAMPLES:
-        assert flatgen.flat_record(type(value).__koffi_type__) is not None, shape(value)
+        assert marshal.flat_record(type(value).__koffi_type__) is not None, shape(value)
 
 
 @pytest.mark.parametrize(("value", "expected"), SAMPLES, ids=lambda v: repr(v)[:40])
@@ -131,7 +131,7 @@ def test_by_value_in_and_out(lib: Any, value: Any, expected: list[float]) -> Non
 def doubled(value: Any) -> Any:
     """What ``Twice<T>`` makes of ``value`` in C: members doubled (wrapping like C's
     conversions, floats rounded to their width), bools flipped."""
-    flat = flatgen.flat_record(type(value).__koffi_type__)
+    flat = marshal.flat_record(type(value).__koffi_type__)
     assert flat is not None
     result = type(value)()
     for m in flat.members:
@@ -263,7 +263,7 @@ def test_scalar_decode_matches_ctypes(name: str) -> None:
     try:
         ctypes.memmove(p.address, bytes([0x81, 0xFE, 0x7F, 0xC0, 0x01, 0x80, 0xFF, 0x3F]) * 2, 16)
         assert p.block is None
-        ctype = memory._CTYPES_SCALARS[koffi_types.resolve_type(name).primitive]
+        ctype = carriers.CTYPES_SCALARS[koffi_types.resolve_type(name).primitive]
         assert koffi.decode(p, name) == ctype.from_address(p.address).value
     finally:
         free(p)

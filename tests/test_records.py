@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import pytest
 
 import koffi_typed as koffi
-from koffi_typed import c
+from koffi_typed import c, typesystem
 
 
 class RColor(enum.IntEnum):
@@ -459,7 +459,7 @@ def test_bad_declarations(make: Callable[[], object], error: type, message: str)
         make()
     name = message.split("'")[1] if message.count("'") >= 2 else None
     if name and name.startswith("E") and name.isidentifier():
-        assert koffi.types.lookup(name) is None  # a failed definition leaves no name behind
+        assert typesystem.lookup(name) is None  # a failed definition leaves no name behind
 
 
 def test_bad_class_annotations() -> None:
@@ -483,4 +483,4 @@ def test_bad_class_annotations() -> None:
         class BadString:
             x: "Undefined"  # type: ignore[name-defined]  # noqa: F821
 
-    assert koffi.types.lookup("BadInt") is None
+    assert typesystem.lookup("BadInt") is None

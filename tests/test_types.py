@@ -9,7 +9,7 @@ import pytest
 
 import koffi_typed as koffi
 from koffi_typed import c
-from koffi_typed.types import PRIMITIVES
+from koffi_typed.primitives import PRIMITIVES
 
 C_SIZES = {  # C type -> ctypes type, for host sizes straight from the C runtime
     "char": ctypes.c_char, "short": ctypes.c_short, "int": ctypes.c_int,

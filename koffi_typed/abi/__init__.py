@@ -12,7 +12,8 @@ from koffi_typed.abi import aarch64, arm32_hf, riscv64, sysv_x64, win64, x86
 from koffi_typed.abi.plan import CallPlan, Placement, Signature
 from koffi_typed.abi.ruleset import Ruleset
 from koffi_typed.datamodel import host_name
-from koffi_typed.types import Type, relayout, resolve_type
+from koffi_typed.declarations import parse_declaration
+from koffi_typed.typesystem import Type, relayout, resolve_type
 
 __all__ = ["RULESETS", "CallPlan", "Placement", "Ruleset", "classify", "get", "host", "layout",
            "names"]
@@ -57,7 +58,6 @@ def signature_of(spec: object) -> Signature:
     """A signature from a ``FunctionInfo``, a prototype type (``koffi.proto``), a prototype
     string, or an object with an ``.info`` signature (a declared function)."""
     if isinstance(spec, str):
-        from koffi_typed.functions import parse_declaration
         return parse_declaration(spec, require_name=False)
     if isinstance(spec, Type):
         t = spec.ref if spec.primitive == "Callback" and spec.ref is not None else spec

@@ -21,7 +21,7 @@ from koffi_typed.abi import RULESETS, get, host
 from koffi_typed.abi.plan import Placement
 from koffi_typed.cparser import Token, parse_type
 from koffi_typed.errors import ParseError
-from koffi_typed.types import FieldDecl, Type, define_record, lookup, make_array, make_pointer
+from koffi_typed.typesystem import FieldDecl, Type, define_record, lookup, make_array, make_pointer
 
 __all__ = ["main", "parse_records"]
 
@@ -225,7 +225,7 @@ def _placement(p: Placement) -> str:
 def describe(t: Type, abi: str) -> str:
     """Layout of ``t`` on ``abi`` and how it is passed and returned by value."""
     rs = get(abi)
-    from koffi_typed.types import relayout
+    from koffi_typed.typesystem import relayout
     target = relayout(t, rs.model)
     kind = "union" if target.primitive == "Union" else "struct"
     lines = [f"{kind} {t.name} on {abi}: size {target.size}, alignment {target.alignment}",

@@ -8,7 +8,7 @@ This module also holds what every ruleset module shares: the walk over a type's 
 leaves (`leaves`), the member positions of a record (`record_fields`), homogeneous
 floating-point aggregates (`homogeneous_float`) and the `Allocator` base class. Nothing
 here imports the call layer; signatures are read through the `Signature` protocol, which
-`koffi_typed.functions.FunctionInfo` satisfies.
+`koffi_typed.declarations.FunctionInfo` satisfies.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Final, Protocol
 
 from koffi_typed.datamodel import DataModel
 from koffi_typed.layout import FieldSpec, place_fields
-from koffi_typed.types import FieldDecl, Type, relayout
+from koffi_typed.typesystem import FieldDecl, Type, relayout
 
 __all__ = [
     "KINDS", "Allocator", "ArgumentLike", "CallPlan", "Leaf", "Piece", "Placement",

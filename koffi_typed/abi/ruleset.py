@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from koffi_typed.datamodel import MODELS, DataModel
-from koffi_typed.types import Type
+from koffi_typed.typesystem import Type
 
 if TYPE_CHECKING:
     from koffi_typed.abi.plan import CallPlan, Signature

@@ -27,7 +27,7 @@ from koffi_typed.abi.plan import (
     scalar_kind,
 )
 from koffi_typed.abi.ruleset import Ruleset, ruleset
-from koffi_typed.types import Type
+from koffi_typed.typesystem import Type
 
 __all__ = ["RULESETS", "classify", "eightbytes"]
 

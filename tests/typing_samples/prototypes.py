@@ -55,21 +55,21 @@ reveal_type(Point.__init__)  # N: Revealed type is "def (self: prototypes.Point,
 Value(d=1.0)
 Point(1, "2")  # E: Argument 2 to "Point" has incompatible type "str"; expected "float"  [arg-type]
 move = lib.func("Point move_point(Point *p, int dx)")
-reveal_type(move)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.memory.Cast | None, int], prototypes.Point]"
+reveal_type(move)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.pointer.Cast | None, int], prototypes.Point]"
 hdr = lib.func("hdr *get(_Out_ int *n, _Inout_ Point *p, void *data, char **names)")
-reveal_type(hdr)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[int] | koffi_typed.memory.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.memory.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.memory.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[str | None] | koffi_typed.memory.Cast | None], koffi_typed.pointer.Pointer[Any] | None]"
+reveal_type(hdr)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[int] | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[str | None] | koffi_typed.pointer.Cast | None], koffi_typed.pointer.Pointer[Any] | None]"
 Cmp = koffi.proto("int Cmp(const void *a, const void *b)")
-reveal_type(Cmp)  # N: Revealed type is "koffi_typed.types.Type"
+reveal_type(Cmp)  # N: Revealed type is "koffi_typed.typesystem.Type"
 qsort = lib.func("void qsort(void *base, size_t n, size_t size, Cmp *cmp)")
-reveal_type(qsort)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.memory.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
+reveal_type(qsort)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
 D = koffi.struct("D", {"a": "int", "s": "const char *", "p": "void *"})
 reveal_type(D)  # N: Revealed type is "def (a: int =, s: str | None =, p: koffi_typed.pointer.Pointer[Any] | None =) -> prototypes.D"
 reveal_type(D(a=1).s)  # N: Revealed type is "str | None"
 uses_d = lib.func("D getd(D *d)")
-reveal_type(uses_d)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.D] | prototypes.D | koffi_typed.memory.Cast | None], prototypes.D]"
+reveal_type(uses_d)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.D] | prototypes.D | koffi_typed.pointer.Cast | None], prototypes.D]"
 koffi.opaque("sqlite3")
 op = lib.func("int sqlite3_open(const char *, _Out_ sqlite3 **db)")
-reveal_type(op)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[koffi_typed.pointer.Pointer[Any] | None] | koffi_typed.memory.Cast | None], int]"
+reveal_type(op)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[koffi_typed.pointer.Pointer[Any] | None] | koffi_typed.pointer.Cast | None], int]"
 classic = lib.func("atoi", "int", ["const char *"])
 reveal_type(classic)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None], int]"
 

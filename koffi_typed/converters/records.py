@@ -1,8 +1,10 @@
-"""Passing records by value the way the ABI says, through ctypes types libffi cannot get wrong.
+"""Converters for records and unions by value: through a ctypes structure of the same layout
+where ctypes gets it right, lowered to eightbytes by the ABI plan on System V x86-64, or as
+a carrier structure built from the plan on the other hosts (`koffi_typed.carriers`).
 
 ctypes hands libffi a record's members as if they were consecutive fields, so on System V
 x86-64 it passes some unions, bitfield records and packed records in the wrong registers, and
-crashes returning some of them. Here the `abi` package classifies the signature with the
+crashes returning some of them. There the `abi` package classifies the signature with the
 project's own layouts, and each record is replaced by values libffi classifies the same way:
 
 - a record passed in registers travels as its eightbytes, each one a separate ``c_uint64``
@@ -13,26 +15,23 @@ project's own layouts, and each record is replaced by values libffi classifies t
   puts on the stack;
 - a result in registers comes back as a structure of its eightbytes; a MEMORY result is
   written through an explicit hidden-pointer argument, as the ABI does.
-
-Only the host ruleset matters here; ``koffi.abi.classify`` explains the same plan for any.
 """
 
 from __future__ import annotations
 
 import ctypes
 import struct
-import sys
 from typing import Any
 
 from koffi_typed import marshal
-from koffi_typed.flatgen import FlatRecord, flat_record
-from koffi_typed.types import Type
+from koffi_typed.carriers import CLASS_CTYPES, PIECE_CTYPES, ctypes_record, words_struct
+from koffi_typed.converters.base import Converter
+from koffi_typed.flatgen import FlatRecord
+from koffi_typed.marshal import flat_record
+from koffi_typed.typesystem import Type
 
-__all__ = ["LoweredArgument", "LoweredResult", "lowering_applies"]
-
-_PIECE_CTYPES = {"int": ctypes.c_uint64, "double": ctypes.c_double, "float": ctypes.c_double,
-                 "ldouble": ctypes.c_longdouble}  # X87 results come back in st0
-_CLASS_CTYPES = {"INTEGER": ctypes.c_uint64, "SSE": ctypes.c_double}
+__all__ = ["BlobArgument", "LoweredArgument", "LoweredResult", "RecordConverter",
+           "encode_record", "lowering_applies", "record_memory", "same_record"]
 
 
 def lowering_applies(host: str, types: list[Type], variadic: bool) -> bool:
@@ -52,15 +51,6 @@ def encode_record(label: str, codec: Any, value: object, keep: list[object],
     return data
 
 
-def _words_struct(name: str, types: list[Any], align16: bool = False) -> Any:
-    fields: list[tuple[str, Any]] = [(f"w{i}", ctype) for i, ctype in enumerate(types)]
-    if align16:
-        # A 16-aligned stack slot (long double, __int128, _Alignas(16) members); the
-        # structure is MEMORY class anyway, so the long double changes nothing else.
-        fields[0:2] = [("w0", ctypes.c_longdouble)]
-    return type(name, (ctypes.Structure,), {"_fields_": fields})
-
-
 class LoweredArgument:
     """A record argument converted to the ctypes values its placement calls for."""
 
@@ -75,7 +65,7 @@ class LoweredArgument:
         kind = placement.kind
         size = t.size
         if kind == "reg":
-            self.pieces = [(off, _PIECE_CTYPES[k]) for off, _, k in placement.pieces]
+            self.pieces = [(off, PIECE_CTYPES[k]) for off, _, k in placement.pieces]
             self.splat = True
             self.padded = max(size, max(off for off, _ in self.pieces) + 8)
             self.ctype: Any = None
@@ -84,8 +74,8 @@ class LoweredArgument:
                 "Q" if ctype is ctypes.c_uint64 else "d" for _, ctype in self.pieces))
             self.wrappers = [ctype for _, ctype in self.pieces]
         elif kind == "stack" and placement.classes and "MEMORY" not in placement.classes:
-            classes = [_CLASS_CTYPES[c] for c in placement.classes]
-            self.ctype = _words_struct(f"lowered_{t.name}", classes)
+            classes = [CLASS_CTYPES[c] for c in placement.classes]
+            self.ctype = words_struct(f"lowered_{t.name}", classes)
             self.splat = False
             self.padded = ctypes.sizeof(self.ctype)
         elif kind == "stack":
@@ -96,7 +86,7 @@ class LoweredArgument:
                         f"{label}: {t.name} is a MEMORY-class record of {size} bytes followed "
                         "by other stack arguments; libffi cannot express that placement")
                 words = 3  # > 16 bytes: libffi puts it on the stack, never in registers
-            self.ctype = _words_struct(f"lowered_{t.name}", [ctypes.c_uint64] * words,
+            self.ctype = words_struct(f"lowered_{t.name}", [ctypes.c_uint64] * words,
                                        align16=t.alignment >= 16 and words >= 2)
             self.splat = False
             self.padded = ctypes.sizeof(self.ctype)
@@ -207,8 +197,8 @@ class LoweredResult:
         if self.sret:
             self.ctype: Any = ctypes.c_void_p
         elif placement.kind == "reg":
-            self.ctype = _words_struct(f"lowered_{t.name}",
-                                       [_PIECE_CTYPES[k] for _, _, k in placement.pieces])
+            self.ctype = words_struct(f"lowered_{t.name}",
+                                       [PIECE_CTYPES[k] for _, _, k in placement.pieces])
         else:
             raise NotImplementedError(f"{label}: cannot return {t.name} ({placement.kind})")
 
@@ -227,87 +217,6 @@ class LoweredResult:
 
     def result(self, raw: Any) -> object:
         return self.codec.decode(bytes(raw)[: self.type.size], 0)
-
-
-# ---------------------------------------------------------------------------- other hosts
-#
-# On aarch64, armhf, i386 and riscv64 libffi passes a structure by value correctly as long as
-# its members have the right kinds (floats for homogeneous float aggregates, integers
-# otherwise) and the right size and alignment. Records ctypes cannot describe (unions,
-# bitfields, packed members) therefore travel as a structure built from the placement's
-# pieces, or as plain integer words (abi.md §3.1, "other ABIs").
-
-_BLOB_PIECES = {"int": None, "float": ctypes.c_float, "double": ctypes.c_double}
-
-
-def blob_ctype(host: str, t: Type, placement: Any) -> Any:
-    """A ctypes structure libffi passes exactly as ``placement`` says ``t`` goes on ``host``.
-
-    Raises `NotImplementedError` where ctypes cannot express the placement: an argument
-    alignment larger than the record's own layout alignment (ARM composites keep their
-    members' alignment even when packed) needs a structure whose alignment ctypes can only
-    set from Python 3.13 on (``_align_``), or whose size is not a multiple of it.
-    """
-    from koffi_typed.abi.plan import direct_alignment
-    size = t.size
-    wanted = direct_alignment(t) if host.startswith(("aarch64", "arm32")) else t.alignment
-    if wanted >= 16 and placement.kind in ("reg", "stack") and host.startswith("aarch64"):
-        return _aligned16(t, placement, size)
-    if host == "arm32_hf" and wanted >= 8 and not placement.pieces:
-        if size % 8:
-            raise NotImplementedError(
-                f"{t.name}: an 8-aligned record of {size} bytes (packed) cannot be passed by "
-                "value through ctypes on this ABI")
-        return _finish(t, [("w", ctypes.c_uint64 * (size // 8))], size)
-    pieces = placement.pieces
-    kinds = {k for _, _, k in pieces}
-    if pieces and kinds <= {"float", "double"} and placement.kind in ("reg", "stack"):
-        # a homogeneous float aggregate (aarch64, armhf) or riscv64's FP pair: exact fields
-        fields: list[tuple[str, Any]] = []
-        pos = 0
-        for i, (off, width, kind) in enumerate(pieces):
-            if off > pos:
-                fields.append((f"_pad{i}", ctypes.c_uint8 * (off - pos)))
-            fields.append((f"f{i}", _BLOB_PIECES[kind]))
-            pos = off + width
-        return _finish(t, fields, size)
-    if host.startswith("riscv64") and pieces and "int" in kinds and kinds & {"float", "double"}:
-        fields = []
-        pos = 0
-        for i, (off, width, kind) in enumerate(pieces):
-            if off > pos:
-                fields.append((f"_pad{i}", ctypes.c_uint8 * (off - pos)))
-            ctype = _BLOB_PIECES[kind] or {1: ctypes.c_uint8, 2: ctypes.c_uint16,
-                                           4: ctypes.c_uint32, 8: ctypes.c_uint64}[width]
-            fields.append((f"f{i}", ctype))
-            pos = off + width
-        return _finish(t, fields, size)
-    if host.startswith("x86"):
-        return _finish(t, [("b", ctypes.c_uint8 * max(size, 1))], size)
-    word = ctypes.c_uint64 if (t.alignment >= 8 or host not in ("arm32_hf",)) else \
-        ctypes.c_uint32
-    unit = ctypes.sizeof(word)
-    return _finish(t, [("w", word * max(1, (size + unit - 1) // unit))], size)
-
-
-def _aligned16(t: Type, placement: Any, size: int) -> Any:
-    if sys.version_info < (3, 13) or size % 16:
-        raise NotImplementedError(
-            f"{t.name}: a 16-aligned record passed in an even register pair needs ctypes' "
-            "_align_ (Python 3.13+) to be passed by value on this ABI")
-    words = [("w", ctypes.c_uint64 * (size // 8))]
-    structure: Any = type(f"blob_{t.name}", (ctypes.Structure,),
-                          {"_fields_": words, "_align_": 16})
-    return structure
-
-
-def _finish(t: Type, fields: list[tuple[str, Any]], size: int) -> Any:
-    structure: Any = type(f"blob_{t.name}", (ctypes.Structure,), {"_fields_": fields})
-    if ctypes.sizeof(structure) < size:
-        extra = size - ctypes.sizeof(structure)
-        fields = [*fields, ("_tail", ctypes.c_uint8 * extra)]
-        structure = type(f"blob_{t.name}", (ctypes.Structure,), {"_fields_": fields})
-    return structure
 
 
 class BlobArgument:
@@ -335,3 +244,47 @@ class BlobArgument:
 
     def result(self, raw: Any) -> object:
         return self.codec.decode(bytes(raw)[: self.type.size], 0)
+
+
+def record_memory(elem: Any, value: object, keep: list[object], encode: bool) -> object:
+    """Temporary C memory holding one record (zeroed for ``_Out_``), kept for the call."""
+    data = bytearray(elem.size)
+    if encode:
+        elem.encode(data, 0, value, keep)
+    keep.append(data)
+    return (ctypes.c_char * elem.size).from_buffer(data)
+
+
+def same_record(t: Type, value: object) -> Type | None:
+    """The type of ``value`` if it is a record of another class declaring the same C record.
+
+    C identifies records by name: two modules may both declare ``struct tm``. An instance of
+    either class is accepted where the other is expected when name and layout agree.
+    """
+    other = getattr(type(value), "__koffi_type__", None)
+    if not isinstance(other, Type) or other is t or t.python_class is None:
+        return None
+    if other.name != t.name or other.size != t.size or other.primitive != t.primitive:
+        return None
+    mine, theirs = t.members or {}, other.members or {}
+    if [(m.name, m.offset, m.bits, m.type.size) for m in mine.values()] != \
+            [(m.name, m.offset, m.bits, m.type.size) for m in theirs.values()]:
+        return None
+    return other
+
+
+class RecordConverter(Converter):
+    """Records by value through a ctypes structure with the same layout."""
+
+
+    def __init__(self, label: str, t: Type) -> None:
+        super().__init__(label, t)
+        self.ctype = ctypes_record(t, label)
+        self.codec = marshal.codec_for(t)
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        return self.ctype.from_buffer(
+            encode_record(self.label, self.codec, value, keep, self.type.size))
+
+    def result(self, raw: Any) -> object:
+        return self.codec.decode(bytes(raw), 0)

@@ -1,0 +1,163 @@
+"""The caller generator: Python source for one call shape, compiled once per declaration.
+
+A generated caller takes positional parameters (named after the C parameters where that is
+safe), inlines each converter's checks (its ``fast`` expression or ``emit`` statements),
+falls back on its ``convert`` for anything else, calls a ctypes function pointer that has no
+``argtypes``, raises a queued callback error, writes ``_Out_``/``_Inout_`` values back and
+converts the result. Variadic functions get one caller per tuple of variadic type specs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import keyword
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+from koffi_typed import callstate
+from koffi_typed.callplan import Plan
+from koffi_typed.converters.pointers import CallbackConverter
+
+__all__ = ["generate"]
+
+
+def generate(plan: Plan, name: str) -> Callable[..., Any]:
+    """The generated function ``name`` calling through ``plan``."""
+    env = _base_env(plan)
+    params = _parameter_names(len(plan.converters), [a.name for a in plan.info.arguments])
+    if plan.info.variadic:
+        lines = _variadic_lines(name, params)
+    else:
+        lines = _call_lines(name, plan.converters, plan.result, env, params)
+    return _compile(name, lines, env, f"<koffi_typed call {plan.name} {plan.address:#x}>")
+
+
+def _base_env(plan: Plan) -> dict[str, Any]:
+    """Names the generated callers use."""
+    return {"_f": plan.cfunc, "_r": plan.result.result, "_watch": callstate.watch,
+            "_raise": callstate.raise_pending,
+            "_variadic": lambda fixed, pairs: _call_variadic(plan, fixed, pairs),
+            "_byref": ctypes.byref, "_char_at": ctypes.c_char.from_buffer,
+            "_vcache": plan.variadic_cache}
+
+
+def _call_variadic(plan: Plan, fixed: tuple[object, ...], pairs: tuple[object, ...]) -> Any:
+    """The variadic call the generated entry point could not take from its cache: checks the
+    type/value pairs, generates a caller for their types and calls it."""
+    if len(pairs) % 2:
+        raise TypeError(f"{plan.name}(): missing value argument for variadic call "
+                        "(pass type, value pairs after the fixed arguments)")
+    specs = pairs[::2]
+    try:
+        caller = plan.variadic_cache[specs]
+    except KeyError:
+        caller = plan.variadic_cache[specs] = _variadic_caller(plan, specs)
+    except TypeError:  # an unhashable type spec: plan this call alone
+        caller = _variadic_caller(plan, specs)
+    return caller(*fixed, *pairs[1::2])
+
+
+def _variadic_caller(plan: Plan, specs: tuple[object, ...]) -> Callable[..., Any]:
+    """A generated caller for the fixed arguments plus variadic arguments of ``specs``."""
+    converters = plan.variadic_converters(specs)
+    env = _base_env(plan)
+    params = _parameter_names(len(converters), [])
+    lines = _call_lines("variadic_call", converters, plan.result, env, params)
+    return _compile("variadic_call", lines, env,
+                    f"<koffi_typed call {plan.name} {len(specs)} varargs>")
+
+
+def _compile(name: str, lines: list[str], env: dict[str, Any],
+             filename: str) -> Callable[..., Any]:
+    source = "\n".join(lines) + "\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), env, scope)
+    caller: Callable[..., Any] = scope[name]
+    return caller
+
+
+_RESERVED = frozenset(dir(builtins)) | {"keep", "r", "rb", "o"}
+
+
+def _parameter_names(count: int, declared: list[str | None]) -> list[str]:
+    """The generated caller's parameter names: the C names where they are plain identifiers
+    that cannot clash with the generated code's own names, ``a<i>`` otherwise."""
+    names: list[str] = []
+    for i in range(count):
+        name = declared[i] if i < len(declared) else None
+        if (not name or not name.isidentifier() or keyword.iskeyword(name)
+                or name.startswith("_") or name in _RESERVED or name in names
+                or (name[:1] in "acekr" and name[1:].replace("_", "").isdigit())):
+            name = f"a{i}"
+        names.append(name)
+    return names
+
+
+def _variadic_lines(name: str, params: list[str]) -> list[str]:
+    """A variadic function's entry point: the caller planned for these variadic types (a
+    cache hit) gets the fixed arguments and the values; anything else goes the slow way."""
+    fixed = "".join(f"{p}, " for p in params)
+    return [f"def {name}({fixed}/, *_pairs):" if params else f"def {name}(*_pairs):",
+            "    if not len(_pairs) & 1:",
+            "        try:",
+            "            _caller = _vcache[_pairs[::2]]",
+            "        except (KeyError, TypeError):",
+            "            pass",
+            "        else:",
+            f"            return _caller({fixed}*_pairs[1::2])",
+            f"    return _variadic(({fixed}), _pairs)"]
+
+
+def _call_lines(name: str, converters: list[Any], result: Any, env: dict[str, Any],
+                params: list[str]) -> list[str]:
+    """The source of a generated caller: positional parameters, inline conversions (each
+    converter's ``emit`` statements or ``fast`` expression, with its ``convert`` as the slow
+    path), the call, write-backs and the result conversion."""
+    scoped = any(isinstance(c, CallbackConverter) for c in converters)
+    body: list[str] = []
+    call_args: list[str] = []
+    for i, conv in enumerate(converters):
+        var = params[i]
+        env[f"_c{i}"] = conv.convert
+        # slow paths get a list keeping their temporaries alive until the call returns
+        slow = f"_c{i}({var}, keep)" if scoped else f"_c{i}({var}, (k{i} := []))"
+        emit = getattr(conv, "emit", None)
+        if emit is not None:
+            lines, args = emit(var, i, slow, env)
+            body += lines
+            call_args += args
+        else:
+            env[f"_T{var}"] = conv.ctype
+            body.append(f"c{i} = {conv.fast(var, slow)}")
+            call_args.append(f"c{i}")
+    sret = getattr(result, "sret", False)
+    if sret:
+        env["_sret"] = result.buffer
+        body.insert(0, "rb = _sret()")
+        call_args.insert(0, "rb")
+    body += [f"r = _f({', '.join(call_args)})", "if _watch:", "    _raise()"]
+    for i, conv in enumerate(converters):
+        if conv.writes_back:
+            env[f"_w{i}"] = conv.write_back
+            emit_back = getattr(conv, "emit_write_back", None)
+            body += emit_back(params[i], i, env) if emit_back is not None else \
+                [f"_w{i}({params[i]}, c{i})"]
+    raw = "rb" if sret else "r"
+    emit_result = getattr(result, "emit_result", None)
+    if emit_result is not None:
+        tail = emit_result(raw, env)
+    else:
+        tail = ["return r" if result.raw_result else f"return _r({raw})"]
+    lines = [f"def {name}({', '.join([*params, '/'])}):" if params else f"def {name}():"]
+    if scoped:
+        # a transient callback's lease is released promptly even when the call raises;
+        # otherwise the temporaries simply die with the frame
+        lines += ["    keep = []", "    try:"]
+        lines += [f"        {b}" for b in body + tail]
+        lines += ["    finally:", "        keep.clear()"]
+    else:
+        lines += [f"    {b}" for b in body + tail]
+    return lines

@@ -1,0 +1,267 @@
+"""Converters for everything passed as an address: strings, typed pointers (records, lists
+and buffers behind them, with write-back), function pointers, and `koffi.as_` casts."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from koffi_typed import callstate, heap, marshal
+from koffi_typed._codec import read_string
+from koffi_typed.buffers import buffer_argument
+from koffi_typed.converters.base import Converter, bytearray_pointer, in_argument
+from koffi_typed.converters.records import record_memory, same_record
+from koffi_typed.declarations import FunctionInfo
+from koffi_typed.marshal import flat_record
+from koffi_typed.pointer import Cast, Pointer, compatible, new_pointer
+from koffi_typed.typesystem import Type
+
+__all__ = ["CallbackConverter", "PointerConverter", "StringConverter", "cast_argument",
+           "cast_converter", "check_callback_signature"]
+
+_UNITS = {"String": 1, "String16": 2, "String32": 4}
+_ENCODINGS = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}
+
+
+class StringConverter(Converter):
+    """``char *`` from str (UTF-8) or bytes; wide strings from str; buffers and None too."""
+
+    def __init__(self, label: str, t: Type, direction: str) -> None:
+        super().__init__(label, t)
+        self.unit = _UNITS[t.primitive]
+        self.encoding = _ENCODINGS[self.unit]
+        self.direction = direction
+        self.writes_back = direction != "in"
+
+
+    def fast(self, var: str, slow: str) -> str:
+        if self.unit != 1 or self.direction != "in":
+            return slow
+        return (f"({var}.encode('utf-8', 'surrogateescape') if type({var}) is str else "
+                f"{bytearray_pointer(var, slow)})")
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if isinstance(value, str) and self.direction == "in":
+            data = value.encode(self.encoding, "surrogateescape" if self.unit == 1 else "strict")
+            if self.unit == 1:
+                return data
+            return ctypes.create_string_buffer(data + b"\0" * self.unit, len(data) + self.unit)
+        if value is None:
+            return None
+        if isinstance(value, bytes) and self.unit == 1 and self.direction == "in":
+            return value
+        if isinstance(value, list) and len(value) == 1 and self.direction != "in":
+            item = value[0]
+            data = item.encode(self.encoding) if isinstance(item, str) else bytes(item or b"")
+            return ctypes.create_string_buffer(data + b"\0" * self.unit,
+                                               len(data) + self.unit)
+        buffer = buffer_argument(value, keep)
+        if buffer is not None:
+            return buffer
+        if isinstance(value, Pointer):
+            return ctypes.c_void_p(value.address)
+        if isinstance(value, Cast):
+            return cast_argument(value, keep)
+        expected = "str, bytes or None" if self.unit == 1 else "str or None"
+        if self.direction != "in":
+            expected = "a one-element list or a buffer"
+        raise TypeError(f"{self.label}: expected {expected} ({self.type.name}), got "
+                        f"{type(value).__name__}")
+
+    def write_back(self, value: object, converted: object) -> None:
+        if isinstance(value, list) and isinstance(converted, ctypes.Array):
+            raw = bytes(converted)
+            zero = b"\0" * self.unit
+            at = raw.find(zero)
+            while at >= 0 and at % self.unit:
+                at = raw.find(zero, at + 1)
+            value[0] = raw[:at if at >= 0 else len(raw)].decode(self.encoding, "replace")
+
+    def result(self, raw: Any) -> object:
+        if not raw:
+            return None
+        text = read_string(raw, self.unit).decode(
+            self.encoding, "surrogateescape" if self.unit == 1 else "replace")
+        heap.dispose(self.type, raw)
+        return text
+
+
+class PointerConverter(Converter):
+    """``T *``: Pointer, None, buffers, records, lists (with write-back for out/inout)."""
+
+    def __init__(self, label: str, t: Type, direction: str) -> None:
+        super().__init__(label, t)
+        assert t.ref is not None
+        self.ref = t.ref
+        self.void = t.ref.primitive == "Void" and t.ref._prim is not None
+        self.direction = direction
+        self.writes_back = direction != "in"
+        self.elem = marshal.codec_for(t.ref) if t.ref.size else None
+
+
+    def fast(self, var: str, slow: str) -> str:
+        return f"(None if {var} is None else {bytearray_pointer(var, slow)})"
+
+    def emit(self, var: str, i: int, slow: str, env: dict[str, Any]) -> tuple[list[str],
+                                                                                list[str]]:
+        """A flat record instance is packed inline into a fresh C buffer (zeroed for
+        ``_Out_``); anything else takes `convert`."""
+        flat = flat_record(self.ref)
+        if flat is None:
+            return [f"c{i} = {self.fast(var, slow)}"], [f"c{i}"]
+        env[f"_K{i}"], env[f"_B{i}"], env[f"_S{i}"] = flat.cls, ctypes.c_char * flat.size, \
+            flat.struct
+        if self.direction == "out":
+            fast = [f"if type({var}) is _K{i}:", f"    c{i} = _B{i}()"]
+        else:
+            fast = [f"if type({var}) is _K{i} and {flat.check(var)}:", f"    c{i} = _B{i}()",
+                    f"    _S{i}.pack_into(c{i}, 0, {flat.values(var)})"]
+        return [*fast, f"elif {var} is None:", f"    c{i} = None", "else:",
+                f"    c{i} = {slow}"], [f"c{i}"]
+
+    def emit_write_back(self, var: str, i: int, env: dict[str, Any]) -> list[str]:
+        """Statements copying what C wrote back into the caller's value."""
+        flat = flat_record(self.ref)
+        if flat is None:
+            return [f"_w{i}({var}, c{i})"]
+        return [f"if type({var}) is _K{i}:",
+                f"    {flat.targets(var)}= _S{i}.unpack_from(c{i})",
+                "else:", f"    _w{i}({var}, c{i})"]
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if value is None:
+            return None
+        if type(value) is self.ref.python_class and self.elem is not None:
+            try:  # a record instance: the common case first
+                return record_memory(self.elem, value, keep, self.direction != "out")
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise in_argument(self.label, exc) from None
+        if isinstance(value, Pointer):
+            if not self.void and not compatible(self.ref, value.type):
+                raise TypeError(f"{self.label}: expected {self.type.name}, got a pointer to "
+                                f"{value.type.name}")
+            return ctypes.c_void_p(value.address)
+        if isinstance(value, Cast):
+            return cast_argument(value, keep, self.direction)
+        buffer = buffer_argument(value, keep)
+        if buffer is not None:
+            return buffer
+        if self.void:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return ctypes.c_void_p(value)
+            if isinstance(value, (list, tuple, dict)) or hasattr(value, "__koffi_type__"):
+                raise TypeError(f"{self.label}: cannot pass ambiguous value to void *, use "
+                                f"koffi.as_()")
+        elem = self.elem
+        if elem is not None:
+            try:
+                return self._encode_pointee(elem, value, keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise in_argument(self.label, exc) from None
+        raise TypeError(f"{self.label}: expected {self.type.name} (Pointer, None or a buffer), "
+                        f"got {type(value).__name__}")
+
+    def _encode_pointee(self, elem: Any, value: object, keep: list[object]) -> object:
+        """Copy a list or a record into temporary C memory (written back after the call)."""
+        twin = same_record(self.ref, value)
+        if twin is not None:
+            elem = marshal.codec_for(twin)
+        if isinstance(value, list):
+            data = bytearray(elem.size * len(value))
+            if self.direction != "out":
+                for i, item in enumerate(value):
+                    elem.encode(data, i * elem.size, item, keep)
+            keep.append(data)
+            return (ctypes.c_char * len(data)).from_buffer(data) if data else None
+        ref_cls = self.ref.python_class
+        if (ref_cls is not None and isinstance(value, ref_cls)) or twin is not None or (
+                isinstance(value, dict) and self.ref.primitive in ("Record", "Union")):
+            return record_memory(elem, value, keep,
+                                  self.direction != "out" or isinstance(value, dict))
+        raise TypeError(f"expected {self.type.name} (Pointer, None, a buffer, a record or a "
+                        f"list), got {type(value).__name__}")
+
+    def write_back(self, value: object, converted: object) -> None:
+        if type(value) is self.ref.python_class and self.elem is not None:
+            self.elem.decode_into(value, bytes(converted), 0)  # type: ignore[call-overload]
+            return
+        if isinstance(value, Cast):
+            cast_converter(value.type, self.direction).write_back(value.value, converted)
+            return
+        elem = self.elem
+        if elem is None or not isinstance(converted, ctypes.Array):
+            return
+        raw = bytes(converted)
+        twin = same_record(self.ref, value)
+        if twin is not None:
+            elem = marshal.codec_for(twin)
+        if isinstance(value, list):
+            for i in range(len(value)):
+                value[i] = elem.decode(raw, i * elem.size)
+        elif twin is not None or (self.ref.python_class is not None
+                                  and isinstance(value, self.ref.python_class)):
+            elem.decode_into(value, raw, 0)
+
+    def result(self, raw: Any) -> object:
+        if not raw:
+            return None
+        if self.type.disposable:
+            heap.dispose(self.type, raw)
+        return new_pointer(raw, self.ref)
+
+
+class CallbackConverter(PointerConverter):
+    """Function pointers: Python callables (transient for the call), `Pointer` or None."""
+
+    def __init__(self, label: str, t: Type, direction: str) -> None:
+        super().__init__(label, t, direction)
+        info = t.ref.proto if t.ref is not None else None
+        if isinstance(info, FunctionInfo):
+            check_callback_signature(info)
+
+    def fast(self, var: str, slow: str) -> str:
+        return f"(None if {var} is None else {slow})"
+
+    def convert(self, value: object, keep: list[object]) -> object:
+        if value is not None and not isinstance(value, Pointer) and callable(value):
+            address, lease = callstate.bind_transient(self.ref, value)
+            keep.append(lease)
+            return ctypes.c_void_p(address)
+        return super().convert(value, keep)
+
+
+def check_callback_signature(info: FunctionInfo) -> None:
+    """Raise `NotImplementedError` now for callbacks that ctypes cannot build."""
+    label = info.name or "callback"
+    if info.result.primitive in ("Record", "Union"):
+        raise NotImplementedError(
+            f"{label}: callbacks cannot return records by value yet (ctypes has no struct "
+            f"results for callbacks); return a pointer, or fill a '{info.result.name} *' "
+            "parameter")
+    if info.variadic:
+        raise NotImplementedError(f"{label}: variadic callbacks are not supported")
+
+
+_cast_converters: dict[tuple[int, str], Any] = {}
+
+
+def cast_converter(t: Type, direction: str) -> Any:
+    """The (cached) converter for values cast to ``t`` (`koffi.as_`) and passed with
+    ``direction``."""
+    key = (id(t), direction)
+    converter = _cast_converters.get(key)
+    if converter is None:
+        label = f"as_({t.name})"
+        if t.primitive == "Callback":
+            converter = CallbackConverter(label, t, direction)
+        elif t.primitive == "Pointer":
+            converter = PointerConverter(label, t, direction)
+        else:
+            converter = StringConverter(label, t, direction)
+        _cast_converters[key] = converter
+    return converter
+
+
+def cast_argument(cast: Cast, keep: list[object], direction: str = "in") -> object:
+    """What to pass for a `Cast`: its value converted as its own type and direction."""
+    return cast_converter(cast.type, direction).convert(cast.value, keep)

@@ -1,0 +1,206 @@
+"""Function declarations: what a C function *is*, from each of the three declaration forms.
+
+A prototype string (``'int abs(int x)'``), Koffi's classic ``(name, result, [params])`` form
+and a typed ``def`` all give a `FunctionInfo`: name, `Argument` s with directions, result,
+variadic flag and calling convention, checked once here. `proto` makes function types.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from koffi_typed.cparser import CONVENTIONS, parse_prototype
+from koffi_typed.errors import ParseError
+from koffi_typed.typehints import annotation_type
+from koffi_typed.typesystem import _TOKEN, Type, _resolve_expr, register_name, resolve_type
+
+__all__ = ["Argument", "Direction", "FunctionInfo", "classic_declaration", "inout", "out",
+           "parse_declaration", "proto", "prototype_info", "typed_declaration"]
+
+MAX_PARAMETERS = 64
+
+
+@dataclass(frozen=True)
+class Direction:
+    """A parameter type with a direction: `koffi.out` / `koffi.inout` (``_Out_``/``_Inout_``)."""
+
+    type: Type
+    direction: str
+
+
+def _directed(spec: object, direction: str) -> Direction:
+    t = resolve_type(spec)
+    if t.primitive not in ("Pointer", "String", "String16", "String32"):
+        raise TypeError(f"Unexpected {t.name} type, expected pointer or string type")
+    return Direction(t, direction)
+
+
+def out(spec: object) -> Direction:
+    """Mark a pointer parameter as output (``_Out_``): C fills it, Python sees the result."""
+    return _directed(spec, "out")
+
+
+def inout(spec: object) -> Direction:
+    """Mark a pointer parameter as input and output (``_Inout_``)."""
+    return _directed(spec, "inout")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One declared parameter: name (or ``None``), type and direction."""
+
+    name: str | None
+    type: Type
+    direction: str = "in"
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A function's declared signature (``fn.info``)."""
+
+    name: str | None
+    arguments: tuple[Argument, ...]
+    result: Type
+    variadic: bool = False
+    convention: str | None = None
+
+    def __str__(self) -> str:
+        params = ", ".join(
+            ("" if a.direction == "in" else f"_{a.direction.capitalize()}_ ")
+            + a.type.name + (f" {a.name}" if a.name else "") for a in self.arguments)
+        if self.variadic:
+            params = f"{params}, ..." if params else "..."
+        return f"{self.result.name} {self.name or ''}({params})"
+
+
+def _check_param(func: str, index: int, t: Type) -> None:
+    if t.primitive == "Array":
+        raise TypeError(f"{func}(): parameter {index + 1}: array types decay to pointers in "
+                        f"prototypes (C standard), use pointers")
+    if t.primitive in ("Void", "Prototype") or t.size == 0:
+        raise TypeError(f"{func}(): type {t.name} cannot be used as a parameter "
+                        f"(maybe try {t.name} *)")
+
+
+def _check_result(func: str, t: Type) -> None:
+    if t.primitive in ("Array", "Prototype") or (t.size == 0 and t.primitive != "Void") \
+            or (t.primitive == "Void" and t._prim is None):
+        raise TypeError(f"{func}(): you are not allowed to directly return {t.name} values "
+                        f"(maybe try {t.name} *)")
+
+
+def _finish(info: FunctionInfo) -> FunctionInfo:
+    label = info.name or "<anonymous>"
+    if len(info.arguments) > MAX_PARAMETERS:
+        raise TypeError(f"Functions cannot have more than {MAX_PARAMETERS} parameters")
+    for i, arg in enumerate(info.arguments):
+        _check_param(label, i, arg.type)
+        if arg.direction != "in" and arg.type.primitive not in (
+                "Pointer", "String", "String16", "String32"):
+            raise TypeError(f"{label}(): parameter {arg.name or i + 1}: unexpected "
+                            f"{arg.type.name} type, expected pointer or string type")
+    _check_result(label, info.result)
+    return info
+
+
+def parse_declaration(text: str, *, require_name: bool = True) -> FunctionInfo:
+    """A `FunctionInfo` from a C prototype string."""
+    proto = parse_prototype(text)
+    if require_name and proto.name is None:
+        raise ParseError("Expected a function name in prototype", text,
+                         len(text) - len(text.lstrip()))
+    args = tuple(Argument(p.name, _resolve_expr(p.type), p.direction) for p in proto.params)
+    return _finish(FunctionInfo(proto.name, args, _resolve_expr(proto.result), proto.variadic,
+                                proto.convention))
+
+
+def _classic_arg(spec: object) -> Argument:
+    if isinstance(spec, Direction):
+        return Argument(None, spec.type, spec.direction)
+    if isinstance(spec, str):
+        stripped = spec.strip()
+        for marker, direction in (("_In_", "in"), ("_Out_", "out"), ("_Inout_", "inout")):
+            if stripped.startswith(marker + " ") or stripped.startswith(marker + "\t"):
+                return Argument(None, resolve_type(stripped[len(marker):]), direction)
+    return Argument(None, resolve_type(spec), "in")
+
+
+def classic_declaration(args: Sequence[object]) -> FunctionInfo:
+    """A `FunctionInfo` from Koffi's ``(convention?, name, result, [params])`` form."""
+    items = list(args)
+    convention = None
+    if len(items) == 4:
+        convention = items.pop(0)
+        if convention not in CONVENTIONS:
+            raise ValueError(f"Unknown calling convention {convention!r}")
+    if len(items) != 3 or not isinstance(items[2], (list, tuple)):
+        raise TypeError("expected (name, result, [parameters]) or (convention, name, result, "
+                        "[parameters])")
+    name, result = items[0], items[1]
+    params: list[object] = list(items[2])
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"function name must be a string, not {type(name).__name__}")
+    variadic = bool(params) and params[-1] == "..."
+    arguments = tuple(_classic_arg(p) for p in (params[:-1] if variadic else params))
+    return _finish(FunctionInfo(name, arguments, resolve_type(result), variadic,
+                                str(convention) if convention else None))
+
+
+def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
+    """A `FunctionInfo` from a typed ``def`` (``@lib.function``)."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    namespace = getattr(fn, "__globals__", {})
+    args = []
+    for pname, param in inspect.signature(fn).parameters.items():
+        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            raise TypeError(f"{fn.__name__}(): parameter {pname!r} must be positional")
+        if pname not in hints:
+            raise TypeError(f"{fn.__name__}(): parameter {pname!r} needs a C type annotation")
+        ann = hints[pname]
+        direction = "in"
+        for meta in getattr(ann, "__metadata__", ()):
+            if isinstance(meta, Direction):
+                direction = meta.direction
+                ann = meta.type
+        try:
+            t = annotation_type(ann, namespace)[0]
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{fn.__name__}(): parameter {pname!r}: {exc}") from None
+        args.append(Argument(pname, t, direction))
+    ret = hints.get("return", type(None))
+    result = resolve_type("void") if ret is type(None) or ret is None else \
+        annotation_type(ret, namespace)[0]
+    return _finish(FunctionInfo(name or fn.__name__, tuple(args), result))
+
+
+def proto(*args: object) -> Type:
+    """A function type: ``proto('int Cmp(const void *a, const void *b)')`` or classic forms.
+
+    Use ``'Cmp *'`` (or `koffi.pointer`) for function pointer parameters and members.
+    """
+    if len(args) == 1 and isinstance(args[0], str):
+        info = parse_declaration(args[0], require_name=False)
+    else:
+        items = list(args)
+        if len(items) == 2 or (len(items) == 3 and items[0] in CONVENTIONS):
+            items.insert(1 if items[0] in CONVENTIONS else 0, None)
+        info = classic_declaration(items)
+    t = Type(info.name or "<prototype>", "Prototype", 0, 0, token=_TOKEN, proto=info)
+    if info.name:
+        register_name(info.name, t)
+    return t
+
+
+def prototype_info(spec: object) -> FunctionInfo:
+    """The signature of a prototype type (``koffi.proto(...)`` or ``'Fn *'``)."""
+    t = resolve_type(spec)
+    if t.primitive == "Callback" and t.ref is not None:
+        t = t.ref
+    if t.primitive != "Prototype" or not isinstance(t.proto, FunctionInfo):
+        raise TypeError(f"Expected a function type, got {t.name}")
+    return t.proto
+
