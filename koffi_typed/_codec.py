@@ -714,8 +714,8 @@ class UnionCodec(Codec):
 
     def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
         if isinstance(value, self.cls):
-            buf[offset:offset + self.size] = value._koffi_bytes
-            keep.extend(value._koffi_keep)
+            buf[offset:offset + self.size] = value.__koffi_bytes__
+            keep.extend(value.__koffi_keep__)
             return
         if not isinstance(value, dict) or len(value) > 1:
             raise _wrong_type(self.label, f"{self.ctype} instance or a dict with one member",
@@ -734,5 +734,5 @@ class UnionCodec(Codec):
 
     def decode_into(self, obj: Any, buf: Buffer, offset: int) -> None:
         """Overwrite an existing union instance's bytes from C memory."""
-        obj._koffi_bytes = bytearray(buf[offset:offset + self.size])
-        obj._koffi_keep = []
+        obj.__koffi_bytes__ = bytearray(buf[offset:offset + self.size])
+        obj.__koffi_keep__ = []
