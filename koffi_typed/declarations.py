@@ -15,7 +15,7 @@ from typing import Any
 
 from koffi_typed.cparser import CONVENTIONS, parse_prototype, parse_type
 from koffi_typed.errors import ParseError
-from koffi_typed.typehints import annotation_type
+from koffi_typed.typehints import RecordNames, annotation_type
 from koffi_typed.typesystem import _TOKEN, Type, _resolve_expr, register_name, resolve_type
 
 __all__ = ["Argument", "Direction", "FunctionInfo", "classic_declaration", "inout", "out",
@@ -171,8 +171,8 @@ def classic_declaration(args: Sequence[object]) -> FunctionInfo:
 
 def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
     """A `FunctionInfo` from a typed ``def`` (``@lib.function``)."""
-    hints = typing.get_type_hints(fn, include_extras=True)
     namespace = getattr(fn, "__globals__", {})
+    hints = typing.get_type_hints(fn, localns=RecordNames(namespace), include_extras=True)
     args = []
     for pname, param in inspect.signature(fn).parameters.items():
         if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):

@@ -26,7 +26,7 @@ from typing import (
 from koffi_typed import marshal
 from koffi_typed.errors import Error, ParseError
 from koffi_typed.names import internal_prefix, verbatim
-from koffi_typed.typehints import annotation_type
+from koffi_typed.typehints import RecordNames, annotation_type
 from koffi_typed.typesystem import (
     FieldDecl,
     Type,
@@ -363,7 +363,7 @@ def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
         for member, ann in annotations.items():
             if isinstance(ann, str):
                 try:
-                    ann = eval(ann, env, {cls.__name__: cls})
+                    ann = eval(ann, env, RecordNames(env, {cls.__name__: cls}))
                 except NameError as exc:
                     raise TypeError(f"{c_name}.{member}: cannot resolve annotation {ann!r} "
                                     f"({exc}); use koffi.Ptr['Name'] for a forward "

@@ -7,6 +7,7 @@ Koffi's ``(alignment, spec)`` pairs all come down to a `Type` here.
 
 from __future__ import annotations
 
+import builtins
 import types as pytypes
 from collections.abc import Mapping
 from typing import Annotated, Any, ForwardRef, Union, get_args, get_origin
@@ -15,12 +16,35 @@ from koffi_typed.markers import Align, BitField
 from koffi_typed.pointer import Pointer
 from koffi_typed.typesystem import Type, lookup, make_pointer, opaque, resolve_type
 
-__all__ = ["annotation_type", "forward_type", "is_record_class"]
+__all__ = ["RecordNames", "annotation_type", "forward_type", "is_record_class"]
 
 
 def is_record_class(obj: object) -> bool:
     """Whether ``obj`` is a class made by ``@koffi.struct`` / ``@koffi.union``."""
     return isinstance(obj, type) and isinstance(getattr(obj, "__koffi_type__", None), Type)
+
+
+class RecordNames(dict[str, Any]):
+    """Local names for evaluating a string annotation, falling back to record names.
+
+    A name found neither here, nor in ``globals_``, nor in builtins resolves to the record or
+    union class registered under that C name. The caller's local names are not always
+    visible: a Nuitka-compiled function exposes no frame locals, and a record class may have
+    been declared in another function. C type names are global, so ``'Vec'`` still names the
+    record declared as ``Vec``.
+    """
+
+    def __init__(self, globals_: Mapping[str, Any], names: Mapping[str, Any] | None = None
+                 ) -> None:
+        super().__init__(names or {})
+        self._globals = globals_
+
+    def __missing__(self, name: str) -> Any:
+        if name not in self._globals and not hasattr(builtins, name):
+            found = lookup(name)
+            if found is not None and is_record_class(found.python_class):
+                return found.python_class
+        raise KeyError(name)
 
 
 def forward_type(name: str, namespace: Mapping[str, Any]) -> Type:
