@@ -10,7 +10,7 @@ made of. `primitive` gives the primitive types by Koffi name, which ``koffi.type
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
@@ -25,7 +25,7 @@ from koffi_typed.primitives import PRIMITIVES, Prim
 __all__ = [
     "FieldDecl", "Member", "RecordDecl", "Type", "alias", "alignof", "array", "define_record", "disposable", "enumeration", "is_integer", "lookup", "make_array",
     "make_pointer", "names", "offsetof", "opaque", "pointer", "relayout", "reset",
-    "resolve_type", "sizeof", "unregister_name", "register_name", "int_range",
+    "resolve_type", "sizeof", "unregister_name", "register_name", "int_range", "install_explainer",
     "is_opaque", "new_placeholder", "primitive", "primitive_names",
 ]
 
@@ -156,6 +156,23 @@ class Type:
 
     def _set(self, key: str, value: object) -> None:
         object.__setattr__(self, key, value)
+
+    def explain(self) -> str:
+        """For a prototype (or a pointer to one): where C puts a callback's arguments and
+        result on this host, and how koffi_typed receives them."""
+        if not (self.primitive == "Prototype" or (self.primitive == "Callback"
+                                                  and self.ref is not None)):
+            raise TypeError(f"explain() needs a prototype or a callback type, got {self.name}")
+        return _explainer[0](self)
+
+
+_explainer: list[Callable[[Type], str]] = []
+
+
+def install_explainer(explainer: Callable[[Type], str]) -> None:
+    """Set what `Type.explain` runs (done once by `koffi_typed.callbacks`, which sits above
+    the ABI package this needs)."""
+    _explainer[:] = [explainer]
 
 
 def is_integer(t: Type) -> bool:
