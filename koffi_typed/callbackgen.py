@@ -300,7 +300,7 @@ def _carriers(info: FunctionInfo) -> list[Any]:
     plan = abi.classify(info)
     name = _label(info)
     types = [a.type for a in info.arguments] + [info.result]
-    placements = list(plan.arguments) + [plan.result]
+    placements = [*plan.arguments, plan.result]
     found: list[Any] = []
     for i, (t, placement) in enumerate(zip(types, placements)):
         if t.primitive not in _RECORDS:

@@ -13,7 +13,8 @@ from typing import Final
 
 from koffi_typed.errors import ParseError
 
-__all__ = ["Param", "Prototype", "Token", "TypeExpr", "parse_prototype", "parse_type", "tokenize"]
+__all__ = ["Param", "Prototype", "Token", "TypeExpr", "next_token", "parse_member", "parse_prototype", "parse_type",
+           "quote", "tokenize"]
 
 MAX_INDIRECTIONS: Final = 8
 QUALIFIERS: Final = frozenset({"const", "volatile", "restrict", "__restrict", "struct", "union",
@@ -34,38 +35,43 @@ class Token:
     pos: int
 
 
+_EXCERPT: Final = 40  # characters of a token quoted in an error message
+MAX_NESTING: Final = 16  # function-pointer declarators inside one another
+
+
+def quote(text: str) -> str:
+    """``repr`` of a token for an error message, shortened when long."""
+    if len(text) > _EXCERPT:
+        return repr(text[:_EXCERPT]) + f"... ({len(text)} characters)"
+    return repr(text)
+
+
+def next_token(text: str, i: int) -> Token:
+    """The token starting at or after offset ``i`` (``'end'`` past the last one); a character
+    no token starts with raises `ParseError` right there."""
+    n = len(text)
+    while i < n and text[i].isspace():
+        i += 1
+    if i >= n:
+        return Token("end", "", n)
+    ch = text[i]
+    if ch.isalpha() or ch == "_" or ch.isdigit():
+        j = i + 1
+        while j < n and (text[j].isalnum() or text[j] == "_"):
+            j += 1
+        return Token("number" if ch.isdigit() else "ident", text[i:j], i)
+    for punct in _PUNCT:
+        if text.startswith(punct, i):
+            return Token("punct", punct, i)
+    raise ParseError(f"Unexpected character {ch!r} in type specifier", text, i)
+
+
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens; the list always ends with an ``'end'`` token."""
-    tokens: list[Token] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        if ch.isalpha() or ch == "_":
-            j = i + 1
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            tokens.append(Token("ident", text[i:j], i))
-            i = j
-            continue
-        if ch.isdigit():
-            j = i + 1
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            tokens.append(Token("number", text[i:j], i))
-            i = j
-            continue
-        for punct in _PUNCT:
-            if text.startswith(punct, i):
-                tokens.append(Token("punct", punct, i))
-                i += len(punct)
-                break
-        else:
-            raise ParseError(f"Unexpected character {ch!r} in type specifier", text, i)
-    tokens.append(Token("end", "", n))
+    tokens = [next_token(text, 0)]
+    while tokens[-1].kind != "end":
+        last = tokens[-1]
+        tokens.append(next_token(text, last.pos + len(last.text)))
     return tokens
 
 
@@ -82,6 +88,9 @@ class TypeExpr:
     name_pos: int
     suffixes: tuple[tuple[str, int, int], ...]
     text: str
+    #: For a function-pointer type written inline (``int (*)(int)``): the anonymous
+    #: prototype that is the base type (``name`` is then empty), under ``suffixes``.
+    proto: Prototype | None = None
 
 
 @dataclass(frozen=True)
@@ -106,14 +115,32 @@ class Prototype:
 
 
 class _Parser:
+    """Recursive descent over tokens read on demand: a bad character is reported as soon as
+    the parser reaches it, in time proportional to its position."""
+
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = tokenize(text)
+        self.tokens: list[Token] = []
         self.i = 0
+        self.depth = 0
+
+    def peek(self, ahead: int = 0) -> Token:
+        """The token ``ahead`` places after the current one."""
+        want = self.i + ahead
+        tokens = self.tokens
+        while len(tokens) <= want:
+            if tokens and tokens[-1].kind == "end":
+                return tokens[-1]
+            last = tokens[-1] if tokens else None
+            tokens.append(next_token(self.text, last.pos + len(last.text) if last else 0))
+        return tokens[want]
 
     @property
     def tok(self) -> Token:
-        return self.tokens[self.i]
+        tokens = self.tokens
+        if self.i < len(tokens):
+            return tokens[self.i]
+        return self.peek()
 
     def fail(self, msg: str, tok: Token | None = None) -> ParseError:
         tok = tok or self.tok
@@ -136,7 +163,7 @@ class _Parser:
         if start.kind != "ident":
             if start.kind == "end":
                 raise self.fail("Unexpected end of type specifier, expected a type name")
-            raise self.fail(f"Unexpected token {start.text!r}, expected a type name")
+            raise self.fail(f"Unexpected token {quote(start.text)}, expected a type name")
         if start.text in _SPECIFIERS:
             name = self.specifiers()
         else:
@@ -161,6 +188,94 @@ class _Parser:
         if levels > MAX_INDIRECTIONS:
             raise ParseError("Too many type indirections", self.text, suffixes[-1][2])
         return TypeExpr(name, start.pos, tuple(suffixes), self.text)
+
+    def starts_declarator(self) -> bool:
+        """Whether a function-pointer declarator (``(*name)(...)``) starts here."""
+        if self.tok.text != "(" or self.tok.kind != "punct":
+            return False
+        nxt = self.peek(1)
+        if nxt.kind == "ident" and nxt.text in CONVENTIONS:
+            nxt = self.peek(2)
+        return nxt.text == "*" and nxt.kind == "punct"
+
+    def function_pointer(self, result: TypeExpr, named: bool) -> tuple[TypeExpr, str | None]:
+        """``(conv? * [name] [N]...)(params)`` after ``result``: a pointer (or array of
+        pointers) to an anonymous prototype, and the declared name (when ``named``)."""
+        open_tok = self.tok
+        if self.depth >= MAX_NESTING:
+            raise self.fail("Too many nested function pointer types")
+        self.i += 1
+        convention = None
+        if self.tok.kind == "ident" and self.tok.text in CONVENTIONS:
+            convention = self.tok.text
+            self.i += 1
+        stars: list[tuple[str, int, int]] = []
+        while self.tok.text == "*" and self.tok.kind == "punct":
+            stars.append(("*", 0, self.tok.pos))
+            self.i += 1
+            self.skip_qualifiers()
+        if len(stars) > MAX_INDIRECTIONS:
+            raise ParseError("Too many type indirections", self.text, stars[-1][2])
+        name = None
+        if self.tok.kind == "ident":
+            if not named:
+                raise self.fail(f"Unexpected name {quote(self.tok.text)} in a type "
+                                "specifier (write the function pointer type without a name)")
+            name = self.tok.text
+            self.i += 1
+        dims: list[tuple[str, int, int]] = []
+        while self.tok.text == "[" and self.tok.kind == "punct":
+            dims.append(self.array_dim())
+        if not self.accept(")"):
+            raise self.fail(f"Unexpected token {quote(self.tok.text)}, expected ')' to close "
+                            "the function pointer declarator" if self.tok.kind != "end" else
+                            "Unexpected end of function pointer type, expected ')'")
+        self.depth += 1
+        try:
+            params, variadic = self.parameters()
+        finally:
+            self.depth -= 1
+        proto = Prototype(result, None, convention, params, variadic, self.text)
+        expr = TypeExpr("", open_tok.pos, tuple(stars + list(reversed(dims))), self.text, proto)
+        return expr, name
+
+    def parameters(self) -> tuple[tuple[Param, ...], bool]:
+        """``(params)`` of a prototype: the parameters and whether it is variadic."""
+        if not self.accept("("):
+            raise self.fail(f"Unexpected token {quote(self.tok.text)}, expected '('"
+                            if self.tok.kind != "end"
+                            else "Unexpected end of prototype, expected '('")
+        params: list[Param] = []
+        variadic = False
+        if self.tok.text == "void" and self.peek(1).text == ")":
+            self.i += 1
+        elif self.tok.text != ")":
+            while True:
+                if self.accept("..."):
+                    variadic = True
+                    break
+                direction = "in"
+                if self.tok.kind == "ident" and self.tok.text in DIRECTIONS:
+                    direction = DIRECTIONS[self.tok.text]
+                    self.i += 1
+                ptype = self.type_expr()
+                pname = None
+                if self.starts_declarator():
+                    ptype, pname = self.function_pointer(ptype, named=True)
+                elif self.tok.kind == "ident":
+                    pname = self.tok.text
+                    self.i += 1
+                if self.tok.text == "[":
+                    raise self.fail("Array types decay to pointers in prototypes (C standard), "
+                                    "use pointers")
+                params.append(Param(ptype, pname, direction))
+                if not self.accept(","):
+                    break
+        if not self.accept(")"):
+            raise self.fail("Unexpected end of prototype, expected ')'"
+                            if self.tok.kind == "end"
+                            else f"Unexpected token {quote(self.tok.text)}, expected ')'")
+        return tuple(params), variadic
 
     def array_dim(self) -> tuple[str, int, int]:
         open_tok = self.tok
@@ -230,13 +345,32 @@ def _combine_specifiers(words: list[Token], text: str) -> str:
 
 
 def parse_type(text: str) -> TypeExpr:
-    """Parse a whole type string such as ``'const char *'`` or ``'Point *[4]'``."""
+    """Parse a whole type string such as ``'const char *'``, ``'Point *[4]'`` or
+    ``'int (*)(const void *, const void *)'``."""
     parser = _Parser(text)
     expr = parser.type_expr()
+    if parser.starts_declarator():
+        expr, _ = parser.function_pointer(expr, named=False)
     tok = parser.tok
     if tok.kind != "end":
-        raise parser.fail(f"Unexpected token {tok.text!r} in type specifier")
+        raise parser.fail(f"Unexpected token {quote(tok.text)} in type specifier")
     return expr
+
+
+def parse_member(text: str) -> tuple[TypeExpr, str]:
+    """Parse one function-pointer member declaration such as ``'void (*free_fn)(void *)'``:
+    its type and name."""
+    parser = _Parser(text)
+    expr = parser.type_expr()
+    if not parser.starts_declarator():
+        raise parser.fail("Expected a function pointer declarator '(*name)(...)'")
+    expr, name = parser.function_pointer(expr, named=True)
+    if name is None:
+        raise ParseError("Expected a member name in the function pointer declarator", text,
+                         expr.name_pos)
+    if parser.tok.kind != "end":
+        raise parser.fail(f"Unexpected token {quote(parser.tok.text)} after the member")
+    return expr, name
 
 
 def parse_prototype(text: str) -> Prototype:
@@ -251,39 +385,8 @@ def parse_prototype(text: str) -> Prototype:
     if parser.tok.kind == "ident":
         name = parser.tok.text
         parser.i += 1
-    if not parser.accept("("):
-        raise parser.fail(f"Unexpected token {parser.tok.text!r}, expected '('"
-                          if parser.tok.kind != "end"
-                          else "Unexpected end of prototype, expected '('")
-    params: list[Param] = []
-    variadic = False
-    if parser.tok.text == "void" and parser.tokens[parser.i + 1].text == ")":
-        parser.i += 1
-    elif parser.tok.text != ")":
-        while True:
-            if parser.accept("..."):
-                variadic = True
-                break
-            direction = "in"
-            if parser.tok.kind == "ident" and parser.tok.text in DIRECTIONS:
-                direction = DIRECTIONS[parser.tok.text]
-                parser.i += 1
-            ptype = parser.type_expr()
-            pname = None
-            if parser.tok.kind == "ident":
-                pname = parser.tok.text
-                parser.i += 1
-            if parser.tok.text == "[":
-                raise parser.fail("Array types decay to pointers in prototypes (C standard), "
-                                  "use pointers")
-            params.append(Param(ptype, pname, direction))
-            if not parser.accept(","):
-                break
-    if not parser.accept(")"):
-        raise parser.fail("Unexpected end of prototype, expected ')'"
-                          if parser.tok.kind == "end"
-                          else f"Unexpected token {parser.tok.text!r}, expected ')'")
+    params, variadic = parser.parameters()
     parser.accept(";")
     if parser.tok.kind != "end":
-        raise parser.fail(f"Unexpected token {parser.tok.text!r} after prototype")
-    return Prototype(result, name, convention, tuple(params), variadic, text)
+        raise parser.fail(f"Unexpected token {quote(parser.tok.text)} after prototype")
+    return Prototype(result, name, convention, params, variadic, text)

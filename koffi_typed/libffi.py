@@ -137,8 +137,9 @@ def ffi_type_of(ctype: Any) -> int:
 
 
 def _elements(ctype: Any) -> list[int]:
-    if isinstance(ctype, type) and issubclass(ctype, ctypes.Array):
-        return _elements(ctype._type_) * ctype._length_
+    length: int | None = getattr(ctype, "_length_", None)
+    if length is not None:
+        return _elements(ctype._type_) * length
     return [ffi_type_of(ctype)]
 
 

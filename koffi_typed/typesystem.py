@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from koffi_typed import settings
-from koffi_typed.cparser import TypeExpr, parse_type
+from koffi_typed.cparser import Prototype, TypeExpr, parse_type, quote
 from koffi_typed.datamodel import DataModel, host_model
 from koffi_typed.errors import Error, ParseError
 from koffi_typed.layout import FieldSpec, place_fields
@@ -25,7 +25,7 @@ from koffi_typed.primitives import PRIMITIVES, Prim
 __all__ = [
     "FieldDecl", "Member", "RecordDecl", "Type", "alias", "alignof", "array", "define_record", "disposable", "enumeration", "is_integer", "lookup", "make_array",
     "make_pointer", "names", "offsetof", "opaque", "pointer", "relayout", "reset",
-    "resolve_type", "sizeof", "unregister_name", "register_name", "int_range", "install_explainer",
+    "resolve_type", "sizeof", "unregister_name", "register_name", "int_range", "install_explainer", "install_prototype_builder", "resolve_expr",
     "is_opaque", "new_placeholder", "primitive", "primitive_names",
 ]
 
@@ -167,6 +167,18 @@ class Type:
 
 
 _explainer: list[Callable[[Type], str]] = []
+_prototype_builder: list[Callable[[Prototype], Type]] = []
+
+
+def install_prototype_builder(builder: Callable[[Prototype], Type]) -> None:
+    """Set how an inline function-pointer type (``int (*)(int)``) gets its anonymous
+    prototype (done once by `koffi_typed.declarations`, which builds signatures)."""
+    _prototype_builder[:] = [builder]
+
+
+def resolve_expr(expr: TypeExpr) -> Type:
+    """The type a parsed type expression names."""
+    return _resolve_expr(expr)
 
 
 def install_explainer(explainer: Callable[[Type], str]) -> None:
@@ -299,9 +311,13 @@ def resolve_type(spec: object) -> Type:
 
 
 def _resolve_expr(expr: TypeExpr) -> Type:
-    base = _registry.names.get(expr.name)
+    if expr.proto is not None:
+        base: Type | None = _prototype_builder[0](expr.proto)
+    else:
+        base = _registry.names.get(expr.name)
     if base is None:
-        raise ParseError(f"Unknown or invalid type name {expr.name!r}", expr.text, expr.name_pos)
+        raise ParseError(f"Unknown or invalid type name {quote(expr.name)}", expr.text,
+                         expr.name_pos)
     t = base
     for kind, length, pos in expr.suffixes:
         try:
