@@ -8,6 +8,7 @@ the offending character.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -23,7 +24,7 @@ DIRECTIONS: Final = {"_In_": "in", "_Out_": "out", "_Inout_": "inout"}
 CONVENTIONS: Final = frozenset({"__cdecl", "__stdcall", "__fastcall", "__thiscall"})
 _SPECIFIERS: Final = frozenset({"signed", "unsigned", "char", "short", "int", "long", "float",
                                 "double", "void", "bool", "_Bool", "__int128"})
-_PUNCT: Final = ("...", "*", "!", "[", "]", "(", ")", ",", ";")
+_KINDS: Final = ("", "ident", "number", "punct")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Token:
 
 _EXCERPT: Final = 40  # characters of a token quoted in an error message
 MAX_NESTING: Final = 16  # function-pointer declarators inside one another
+MAX_PARSED_PARAMETERS: Final = 1024  # far above the 64 a function may have (checked later)
 
 
 def quote(text: str) -> str:
@@ -46,24 +48,21 @@ def quote(text: str) -> str:
     return repr(text)
 
 
+_TOKEN_RE: Final = re.compile(r"\s*(?:([^\W\d]\w*)|(\d\w*)|(\.\.\.|[*!\[\](),;]))")
+
+
 def next_token(text: str, i: int) -> Token:
     """The token starting at or after offset ``i`` (``'end'`` past the last one); a character
     no token starts with raises `ParseError` right there."""
-    n = len(text)
-    while i < n and text[i].isspace():
-        i += 1
-    if i >= n:
-        return Token("end", "", n)
-    ch = text[i]
-    if ch.isalpha() or ch == "_" or ch.isdigit():
-        j = i + 1
-        while j < n and (text[j].isalnum() or text[j] == "_"):
-            j += 1
-        return Token("number" if ch.isdigit() else "ident", text[i:j], i)
-    for punct in _PUNCT:
-        if text.startswith(punct, i):
-            return Token("punct", punct, i)
-    raise ParseError(f"Unexpected character {ch!r} in type specifier", text, i)
+    m = _TOKEN_RE.match(text, i)
+    if m is None:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return Token("end", "", len(text))
+        raise ParseError(f"Unexpected character {text[i]!r} in type specifier", text, i)
+    group = m.lastindex or 0
+    return Token(_KINDS[group], m.group(group), m.start(group))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -120,27 +119,27 @@ class _Parser:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens: list[Token] = []
-        self.i = 0
+        self.tok = next_token(text, 0)  # the current token
+        self.ahead: list[Token] = []  # tokens read past it by `peek`
         self.depth = 0
 
-    def peek(self, ahead: int = 0) -> Token:
+    def peek(self, ahead: int) -> Token:
         """The token ``ahead`` places after the current one."""
-        want = self.i + ahead
-        tokens = self.tokens
-        while len(tokens) <= want:
-            if tokens and tokens[-1].kind == "end":
-                return tokens[-1]
-            last = tokens[-1] if tokens else None
-            tokens.append(next_token(self.text, last.pos + len(last.text) if last else 0))
-        return tokens[want]
+        queue = self.ahead
+        while len(queue) < ahead:
+            last = queue[-1] if queue else self.tok
+            if last.kind == "end":
+                return last
+            queue.append(next_token(self.text, last.pos + len(last.text)))
+        return queue[ahead - 1]
 
-    @property
-    def tok(self) -> Token:
-        tokens = self.tokens
-        if self.i < len(tokens):
-            return tokens[self.i]
-        return self.peek()
+    def advance(self) -> None:
+        """Move to the next token."""
+        tok = self.tok
+        if self.ahead:
+            self.tok = self.ahead.pop(0)
+        elif tok.kind != "end":
+            self.tok = next_token(self.text, tok.pos + len(tok.text))
 
     def fail(self, msg: str, tok: Token | None = None) -> ParseError:
         tok = tok or self.tok
@@ -149,13 +148,13 @@ class _Parser:
     def accept(self, text: str) -> Token | None:
         tok = self.tok
         if tok.kind != "end" and tok.text == text:
-            self.i += 1
+            self.advance()
             return tok
         return None
 
     def skip_qualifiers(self) -> None:
         while self.tok.kind == "ident" and self.tok.text in QUALIFIERS:
-            self.i += 1
+            self.advance()
 
     def type_expr(self) -> TypeExpr:
         self.skip_qualifiers()
@@ -168,25 +167,28 @@ class _Parser:
             name = self.specifiers()
         else:
             name = start.text
-            self.i += 1
+            self.advance()
         suffixes: list[tuple[str, int, int]] = []
+        levels = 0  # pointers and array dimensions, checked as they come
         while True:
             tok = self.tok
             if tok.kind == "ident" and tok.text in QUALIFIERS:
-                self.i += 1
+                self.advance()
             elif tok.text in ("*", "!") and tok.kind == "punct":
-                self.i += 1
+                self.advance()
                 suffixes.append((tok.text, 0, tok.pos))
+                levels += tok.text == "*"
             elif tok.text == "[" and tok.kind == "punct":
                 dims: list[tuple[str, int, int]] = []
-                while self.tok.text == "[" and self.tok.kind == "punct":
+                while self.tok.text == "[" and self.tok.kind == "punct" and \
+                        levels + len(dims) <= MAX_INDIRECTIONS:
                     dims.append(self.array_dim())
                 suffixes.extend(reversed(dims))
+                levels += len(dims)
             else:
                 break
-        levels = sum(1 for s in suffixes if s[0] != "!")
-        if levels > MAX_INDIRECTIONS:
-            raise ParseError("Too many type indirections", self.text, suffixes[-1][2])
+            if levels > MAX_INDIRECTIONS:
+                raise ParseError("Too many type indirections", self.text, suffixes[-1][2])
         return TypeExpr(name, start.pos, tuple(suffixes), self.text)
 
     def starts_declarator(self) -> bool:
@@ -204,28 +206,30 @@ class _Parser:
         open_tok = self.tok
         if self.depth >= MAX_NESTING:
             raise self.fail("Too many nested function pointer types")
-        self.i += 1
+        self.advance()
         convention = None
         if self.tok.kind == "ident" and self.tok.text in CONVENTIONS:
             convention = self.tok.text
-            self.i += 1
+            self.advance()
         stars: list[tuple[str, int, int]] = []
         while self.tok.text == "*" and self.tok.kind == "punct":
             stars.append(("*", 0, self.tok.pos))
-            self.i += 1
+            if len(stars) > MAX_INDIRECTIONS:
+                raise ParseError("Too many type indirections", self.text, stars[-1][2])
+            self.advance()
             self.skip_qualifiers()
-        if len(stars) > MAX_INDIRECTIONS:
-            raise ParseError("Too many type indirections", self.text, stars[-1][2])
         name = None
         if self.tok.kind == "ident":
             if not named:
                 raise self.fail(f"Unexpected name {quote(self.tok.text)} in a type "
                                 "specifier (write the function pointer type without a name)")
             name = self.tok.text
-            self.i += 1
+            self.advance()
         dims: list[tuple[str, int, int]] = []
         while self.tok.text == "[" and self.tok.kind == "punct":
             dims.append(self.array_dim())
+            if len(stars) + len(dims) > MAX_INDIRECTIONS:
+                raise ParseError("Too many type indirections", self.text, dims[-1][2])
         if not self.accept(")"):
             raise self.fail(f"Unexpected token {quote(self.tok.text)}, expected ')' to close "
                             "the function pointer declarator" if self.tok.kind != "end" else
@@ -248,7 +252,7 @@ class _Parser:
         params: list[Param] = []
         variadic = False
         if self.tok.text == "void" and self.peek(1).text == ")":
-            self.i += 1
+            self.advance()
         elif self.tok.text != ")":
             while True:
                 if self.accept("..."):
@@ -257,20 +261,22 @@ class _Parser:
                 direction = "in"
                 if self.tok.kind == "ident" and self.tok.text in DIRECTIONS:
                     direction = DIRECTIONS[self.tok.text]
-                    self.i += 1
+                    self.advance()
                 ptype = self.type_expr()
                 pname = None
                 if self.starts_declarator():
                     ptype, pname = self.function_pointer(ptype, named=True)
                 elif self.tok.kind == "ident":
                     pname = self.tok.text
-                    self.i += 1
+                    self.advance()
                 if self.tok.text == "[":
                     raise self.fail("Array types decay to pointers in prototypes (C standard), "
                                     "use pointers")
                 params.append(Param(ptype, pname, direction))
                 if not self.accept(","):
                     break
+                if len(params) >= MAX_PARSED_PARAMETERS:
+                    raise self.fail(f"Too many parameters (more than {MAX_PARSED_PARAMETERS})")
         if not self.accept(")"):
             raise self.fail("Unexpected end of prototype, expected ')'"
                             if self.tok.kind == "end"
@@ -279,7 +285,7 @@ class _Parser:
 
     def array_dim(self) -> tuple[str, int, int]:
         open_tok = self.tok
-        self.i += 1
+        self.advance()
         tok = self.tok
         if tok.kind != "number":
             raise self.fail("Invalid array length")
@@ -289,7 +295,7 @@ class _Parser:
             raise self.fail("Invalid array length") from None
         if length <= 0:
             raise self.fail("Array length must be positive and non-zero")
-        self.i += 1
+        self.advance()
         if not self.accept("]"):
             raise self.fail("Expected ']' after array length")
         return ("[]", length, open_tok.pos)
@@ -300,12 +306,30 @@ class _Parser:
                                             or self.tok.text in QUALIFIERS):
             if self.tok.text in _SPECIFIERS:
                 words.append(self.tok)
-            self.i += 1
+            self.advance()
         return _combine_specifiers(words, self.text)
+
+
+_SINGLE: Final = {"void": "void", "bool": "bool", "_Bool": "bool", "float": "float",
+                  "double": "double", "char": "char", "int": "int", "short": "short",
+                  "long": "long", "signed": "int", "unsigned": "unsigned int",
+                  "__int128": "__int128"}
+
+
+class _Invalid:
+    """A ParseError made only when raised (specifier runs are parsed often)."""
+
+    def __init__(self, text: str, pos: int) -> None:
+        self.text, self.pos = text, pos
+
+    def error(self) -> ParseError:
+        return ParseError("Invalid combination of type specifiers", self.text, self.pos)
 
 
 def _combine_specifiers(words: list[Token], text: str) -> str:
     """Canonical primitive name for a run of C specifier keywords (cffi-style counting)."""
+    if len(words) == 1 and words[0].text in _SINGLE:
+        return _SINGLE[words[0].text]
     counts: dict[str, int] = {}
     for word in words:
         key = "bool" if word.text == "_Bool" else word.text
@@ -321,25 +345,25 @@ def _combine_specifiers(words: list[Token], text: str) -> str:
     if len(base) > 1 or (base and has_int):
         raise ParseError("Invalid combination of type specifiers", text, words[-1].pos)
     core = base[0] if base else "int"
-    bad = ParseError("Invalid combination of type specifiers", text, words[0].pos)
+    bad = _Invalid(text, words[0].pos)
     if core in ("void", "bool", "float"):
         if sign or longs or shorts:
-            raise bad
+            raise bad.error()
         return core
     if core == "double":
         if sign or shorts or longs > 1:
-            raise bad
+            raise bad.error()
         return "long double" if longs else "double"
     if core == "char":
         if longs or shorts:
-            raise bad
+            raise bad.error()
         return {0: "char", 1: "int8_t", -1: "unsigned char"}[sign]
     if core == "__int128":
         if longs or shorts:
-            raise bad
+            raise bad.error()
         return "unsigned __int128" if sign < 0 else "__int128"
     if shorts and longs:
-        raise bad
+        raise bad.error()
     name = "short" if shorts else ("long long" if longs == 2 else "long" if longs else "int")
     return f"unsigned {name}" if sign < 0 else name
 
@@ -380,11 +404,11 @@ def parse_prototype(text: str) -> Prototype:
     convention = None
     if parser.tok.kind == "ident" and parser.tok.text in CONVENTIONS:
         convention = parser.tok.text
-        parser.i += 1
+        parser.advance()
     name = None
     if parser.tok.kind == "ident":
         name = parser.tok.text
-        parser.i += 1
+        parser.advance()
     params, variadic = parser.parameters()
     parser.accept(";")
     if parser.tok.kind != "end":
