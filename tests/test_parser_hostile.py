@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 
-import koffi_typed as koffi
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import koffi_typed as koffi
 
 MAX_MESSAGE = 400  # characters of str(ParseError), whatever the input size
 BIG = 1_000_000
