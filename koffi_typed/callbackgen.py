@@ -340,6 +340,11 @@ def _sysv_carrier(label: str, t: Type, placement: Any, is_result: bool,
         return words_struct(f"carrier_{t.name}", [ctypes.c_uint64] * max(words, 3))
     if kind == "stack" and placement.classes and "MEMORY" not in placement.classes:
         return words_struct(f"carrier_{t.name}", [CLASS_CTYPES[c] for c in placement.classes])
+    if kind == "stack" and t.alignment >= 16 and t.size % 16 == 0:
+        # long doubles: x87 class, so libffi reads it from the stack, 16-aligned, exact size
+        return type(f"carrier_{t.name}", (ctypes.Structure,),
+                    {"_fields_": [(f"x{i}", ctypes.c_longdouble)
+                                  for i in range(t.size // 16)]})
     if kind == "stack":
         if words <= 2:
             if stack_follows:
