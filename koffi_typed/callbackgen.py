@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from koffi_typed import abi, libffi, marshal
+from koffi_typed.abi.plan import homogeneous_float
 from koffi_typed.carriers import (
     CLASS_CTYPES,
     PIECE_CTYPES,
@@ -112,14 +113,35 @@ def _callback_result(conv: Any, var: str) -> str:
 
 
 class _RecordSlot:
-    """A record (or union) argument or result of a closure: its codec and libffi carrier."""
+    """A record (or union) argument or result of a closure: its codec and libffi carrier.
 
-    def __init__(self, label: str, t: Type, carrier: Any) -> None:
+    ``remap`` lists ``(carrier offset, record offset, width)`` where the carrier does not
+    hold the record's bytes at their own offsets (a packed record whose float members ctypes
+    must align in the carrier); ``None`` when the bytes are the same.
+    """
+
+    def __init__(self, label: str, t: Type, carrier: Any, remap: Any) -> None:
         self.label = label
         self.type = t
         self.size = t.size
         self.codec = marshal.codec_for(t)
         self.carrier = carrier
+        self.remap: list[tuple[int, int, int]] | None = remap
+        self.carrier_size = ctypes.sizeof(carrier) if carrier is not None else 0
+
+    def gather(self, raw: bytes) -> bytearray:
+        """The record's bytes from the carrier's bytes ``raw``."""
+        out = bytearray(self.size)
+        for c_off, r_off, width in self.remap or ():
+            out[r_off:r_off + width] = raw[c_off:c_off + width]
+        return out
+
+    def scatter(self, data: bytes | bytearray) -> bytes:
+        """The carrier's bytes for the record's bytes ``data``."""
+        out = bytearray(self.carrier_size)
+        for c_off, r_off, width in self.remap or ():
+            out[c_off:c_off + width] = data[r_off:r_off + width]
+        return bytes(out)
 
 
 class Shape:
@@ -142,9 +164,9 @@ class Shape:
         if self.closure:
             carriers = _carriers(info)
             self.args: list[Any] = [
-                _RecordSlot(labels[i], a.type, carriers[i]) if a.type.primitive in _RECORDS
+                _RecordSlot(labels[i], a.type, *carriers[i]) if a.type.primitive in _RECORDS
                 else make_converter(labels[i], a.type) for i, a in enumerate(info.arguments)]
-            self.result: Any = _RecordSlot(result_label, info.result, carriers[-1]) \
+            self.result: Any = _RecordSlot(result_label, info.result, *carriers[-1]) \
                 if info.result.primitive in _RECORDS else make_converter(result_label,
                                                                          info.result)
             self.cif = libffi.Cif(_ffi(self.result), [_ffi(a) for a in self.args])
@@ -231,7 +253,11 @@ class Shape:
         for i, slot in enumerate(self.args):
             if isinstance(slot, _RecordSlot):
                 env[f"_D{i}"] = slot.codec.decode
-                exprs.append(f"_D{i}(_at(p{i}, {slot.size}), 0)")
+                if slot.remap is None:
+                    exprs.append(f"_D{i}(_at(p{i}, {slot.size}), 0)")
+                else:
+                    env[f"_G{i}"] = slot.gather
+                    exprs.append(f"_D{i}(_G{i}(_at(p{i}, {slot.carrier_size})), 0)")
                 continue
             env[f"_C{i}"] = slot.ctype
             env[f"_r{i}"] = slot.result
@@ -247,6 +273,11 @@ class Shape:
             flat = marshal.flat_record(result.type)
             write = [f"_memmove(ret, bytes(_enc(_RL, _RC, r, _t.keep, {result.size})), "
                      f"{result.size})"]
+            if result.remap is not None:
+                env["_SC"] = result.scatter
+                write = [f"_memmove(ret, _SC(_enc(_RL, _RC, r, _t.keep, {result.size})), "
+                         f"{result.carrier_size})"]
+                flat = None
             if flat is not None:
                 env.update(_RK=flat.cls, _RS=flat.struct)
                 write = [f"if type(r) is _RK and {flat.check('r')}:",
@@ -293,26 +324,38 @@ def _ffi(slot: Any) -> int:
     return libffi.ffi_type_of(slot.ctype)
 
 
-def _carriers(info: FunctionInfo) -> list[Any]:
+def _remap(carrier: Any, placement: Any) -> list[tuple[int, int, int]] | None:
+    """Where the carrier's value fields sit against the placement's pieces, when ctypes
+    moved any of them (aligning a float member of a packed record); else ``None``."""
+    fields = [f for f in getattr(carrier, "_fields_", ()) if f[0].startswith("f")]
+    pieces = placement.pieces
+    if not pieces or len(fields) != len(pieces):
+        return None
+    remap = [(getattr(carrier, name).offset, off, width)
+             for (name, _), (off, width, _) in zip(fields, pieces)]
+    return remap if any(c != r for c, r, _ in remap) else None
+
+
+def _carriers(info: FunctionInfo) -> list[tuple[Any, Any]]:
     """The libffi carrier of each record argument, then of the result (``None`` for the
-    others), chosen from the host's classification of ``info``."""
+    others), chosen from the host's classification of ``info``, with its `_remap`."""
     host = host_name()
     plan = abi.classify(info)
     name = _label(info)
     types = [a.type for a in info.arguments] + [info.result]
     placements = [*plan.arguments, plan.result]
-    found: list[Any] = []
+    found: list[tuple[Any, Any]] = []
     for i, (t, placement) in enumerate(zip(types, placements)):
         if t.primitive not in _RECORDS:
-            found.append(None)
+            found.append((None, None))
             continue
         label = f"{name} callback: {'return value' if i == len(types) - 1 else t.name}"
         if placement.kind == "ignored" or t.size == 0:
             raise NotImplementedError(f"{label}: empty records cannot travel through libffi")
         if host == "sysv_x64":
             later = placements[i + 1:-1]
-            found.append(_sysv_carrier(label, t, placement, i == len(types) - 1,
-                                       any(p.stack_offset is not None for p in later)))
+            found.append((_sysv_carrier(label, t, placement, i == len(types) - 1,
+                                        any(p.stack_offset is not None for p in later)), None))
             continue
         carrier = None
         if not host.startswith("riscv64"):
@@ -320,7 +363,20 @@ def _carriers(info: FunctionInfo) -> list[Any]:
                 carrier = ctypes_record(t, label)
             except NotImplementedError:
                 carrier = None
-        found.append(carrier if carrier is not None else blob_ctype(host, t, placement))
+        if carrier is not None:
+            found.append((carrier, None))
+            continue
+        hfa = homogeneous_float(t) if host.startswith(("aarch64", "arm32")) else None
+        if hfa is not None and placement.kind in ("reg", "stack"):
+            # a union or packed HFA: libffi must see its float elements, in registers or
+            # on the stack (as integer words it would take general registers)
+            elem = {"float": ctypes.c_float, "double": ctypes.c_double}.get(
+                hfa[0], ctypes.c_longdouble)
+            found.append((type(f"carrier_{t.name}", (ctypes.Structure,), {"_fields_": [
+                (f"f{j}", elem) for j in range(hfa[1])]}), None))
+            continue
+        carrier = blob_ctype(host, t, placement)
+        found.append((carrier, _remap(carrier, placement)))
     return found
 
 

@@ -59,7 +59,7 @@ def cases() -> list[Case]:
         _CASES.append(Case(list(cbdiff.FIXED), {r.name: cbdiff.mix_args(rnd)
                                                  for r in cbdiff.FIXED}, 13))
 
-        @settings(max_examples=N_BATCHES, derandomize=True, database=None, deadline=None,
+        @settings(max_examples=max(N_BATCHES, 1), derandomize=True, database=None, deadline=None,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck))
         @given(batch=abigen.batches(BATCH), seed=st.integers(1, 2**20))
         def collect(batch: list[Record], seed: int) -> None:

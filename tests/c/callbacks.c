@@ -278,3 +278,70 @@ double MakeAsyncPair(int key, double value, CbAsyncPair *out) {
     out->value = value / 2;
     return key + value;
 }
+
+/* ------------------------------------------------------------------ callback result lifetimes */
+
+typedef const char *CbGetStr(int i);
+
+/* Calls get(a) then get(b) and only then uses both strings: "<first>|<second>" in out. */
+int JoinTwo(CbGetStr *get, int a, int b, char *out, int size) {
+    const char *first = get(a);
+    const char *second = get(b);
+    return snprintf(out, (size_t)size, "%s|%s", first ? first : "(null)",
+                    second ? second : "(null)");
+}
+
+typedef struct CbStrJob {
+    CbGetStr *get;
+    int id;
+    int rounds;
+    int wrong;
+} CbStrJob;
+
+static void *str_thread_main(void *arg) {
+    CbStrJob *job = arg;
+    const char **kept = malloc(sizeof(char *) * (size_t)job->rounds);
+    if (!kept)
+        return NULL;
+    for (int r = 0; r < job->rounds; r++)
+        kept[r] = job->get(job->id * 100000 + r);
+    /* only now read every string C was given: each must still say what it said */
+    for (int r = 0; r < job->rounds; r++) {
+        char want[32];
+        snprintf(want, sizeof want, "s%d", job->id * 100000 + r);
+        if (!kept[r] || strcmp(kept[r], want) != 0)
+            job->wrong++;
+    }
+    free(kept);
+    return NULL;
+}
+
+/* `threads` C threads each call get() `rounds` times, keep every string and check them all
+   after their last call; returns how many strings were wrong (-1: no thread). */
+int CheckStringsThreaded(CbGetStr *get, int threads, int rounds) {
+    CbStrJob jobs[16];
+    pthread_t tids[16];
+    if (threads > 16)
+        threads = 16;
+    for (int i = 0; i < threads; i++) {
+        jobs[i] = (CbStrJob){get, i + 1, rounds, 0};
+        if (pthread_create(&tids[i], NULL, str_thread_main, &jobs[i]) != 0)
+            return -1;
+    }
+    int wrong = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(tids[i], NULL);
+        wrong += jobs[i].wrong;
+    }
+    return wrong;
+}
+
+/* Keeps the string get(i) returns, for ReadKeptString after the call. */
+static const char *kept_string;
+int KeepString(CbGetStr *get, int i) {
+    kept_string = get(i);
+    return kept_string != NULL;
+}
+int ReadKeptString(char *out, int size) {
+    return snprintf(out, (size_t)size, "%s", kept_string ? kept_string : "(null)");
+}
