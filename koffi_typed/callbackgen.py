@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from koffi_typed import abi, libffi, marshal
 from koffi_typed.abi.plan import homogeneous_float
@@ -127,7 +127,7 @@ class _RecordSlot:
         self.codec = marshal.codec_for(t)
         self.carrier = carrier
         self.remap: list[tuple[int, int, int]] | None = remap
-        self.carrier_size = ctypes.sizeof(carrier) if carrier is not None else 0
+        self.carrier_size = ctypes.sizeof(carrier) if isinstance(carrier, type) else 0
 
     def gather(self, raw: bytes) -> bytearray:
         """The record's bytes from the carrier's bytes ``raw``."""
@@ -169,7 +169,8 @@ class Shape:
             self.result: Any = _RecordSlot(result_label, info.result, *carriers[-1]) \
                 if info.result.primitive in _RECORDS else make_converter(result_label,
                                                                          info.result)
-            self.cif = libffi.Cif(_ffi(self.result), [_ffi(a) for a in self.args])
+            ffi_types, self.where = _slots(info, carriers, self.args)
+            self.cif = libffi.Cif(_ffi(self.result), ffi_types)
             self.zero = None
             self.factory = self._closure_factory()
         else:
@@ -240,7 +241,7 @@ class Shape:
         address, calls the target and writes the result bytes (zeroes on an exception)."""
         env = self._env()
         env.update(_at=ctypes.string_at, _memmove=ctypes.memmove, _memset=ctypes.memset)
-        n = len(self.args)
+        n = len({slot for slot, _ in self.where})
         lines: list[str] = []
         if n == 1:
             env["_VP"] = ctypes.c_void_p
@@ -251,17 +252,19 @@ class Shape:
                          f"{n * _WORD}))")
         exprs = []
         for i, slot in enumerate(self.args):
+            index, delta = self.where[i]
+            at = f"p{index} + {delta}" if delta else f"p{index}"
             if isinstance(slot, _RecordSlot):
                 env[f"_D{i}"] = slot.codec.decode
                 if slot.remap is None:
-                    exprs.append(f"_D{i}(_at(p{i}, {slot.size}), 0)")
+                    exprs.append(f"_D{i}(_at({at}, {slot.size}), 0)")
                 else:
                     env[f"_G{i}"] = slot.gather
-                    exprs.append(f"_D{i}(_G{i}(_at(p{i}, {slot.carrier_size})), 0)")
+                    exprs.append(f"_D{i}(_G{i}(_at({at}, {slot.carrier_size})), 0)")
                 continue
             env[f"_C{i}"] = slot.ctype
             env[f"_r{i}"] = slot.result
-            lines.append(f"a{i} = _C{i}.from_address(p{i}).value")
+            lines.append(f"a{i} = _C{i}.from_address({at}).value")
             more, expr = _callback_argument(slot, f"a{i}", f"_r{i}", env)
             lines += more
             exprs.append(expr)
@@ -320,6 +323,7 @@ class Shape:
 
 def _ffi(slot: Any) -> int:
     if isinstance(slot, _RecordSlot):
+        assert slot.carrier is not _FOLD
         return libffi.ffi_type_of(slot.carrier)
     return libffi.ffi_type_of(slot.ctype)
 
@@ -404,13 +408,50 @@ def _sysv_carrier(label: str, t: Type, placement: Any, is_result: bool,
     if kind == "stack":
         if words <= 2:
             if stack_follows:
-                raise NotImplementedError(
-                    f"{label}: {t.name} is a MEMORY-class record of {t.size} bytes followed by "
-                    "other stack arguments; libffi cannot express that placement")
+                return _FOLD
             words = 3
         return words_struct(f"carrier_{t.name}", [ctypes.c_uint64] * words,
                             align16=t.alignment >= 16 and words >= 2)
     raise NotImplementedError(f"{label}: cannot pass {t.name} ({kind}) to a callback")
+
+
+#: Carrier marker: a MEMORY record of at most 16 bytes with stack arguments after it. libffi
+#: would take such a record from registers, so it receives one structure of more than 16
+#: bytes spanning the record's stack slot and every later stack argument (libffi hands a
+#: closure the address of a stack argument in place), read at each one's offset.
+_FOLD: Final = "fold"
+
+
+def _slots(info: FunctionInfo, carriers: list[tuple[Any, Any]],
+           args: list[Any]) -> tuple[list[int], list[tuple[int, int]]]:
+    """libffi's argument types, and for each argument (its libffi slot, byte offset in it):
+    one slot per argument, except the stack arguments a `_FOLD` structure spans."""
+    plan = abi.classify(info) if any(c is _FOLD for c, _ in carriers) else None
+    ffi_types: list[int] = []
+    where: list[tuple[int, int]] = []
+    folded: dict[int, tuple[int, int]] = {}
+    for i, slot in enumerate(args):
+        if i in folded:
+            where.append(folded[i])
+            continue
+        index = len(ffi_types)
+        where.append((index, 0))
+        if carriers[i][0] is not _FOLD:
+            ffi_types.append(_ffi(slot))
+            continue
+        assert plan is not None
+        placements = plan.arguments
+        base = placements[i].stack_offset or 0
+        end = base + max(placements[i].stack_size, 8)
+        for j in range(i + 1, len(args)):
+            later = placements[j]
+            if later.stack_offset is not None:
+                folded[j] = (index, later.stack_offset - base)
+                end = max(end, later.stack_offset + max(later.stack_size, 8))
+        words = max(3, (end - base + 7) // 8)
+        ffi_types.append(libffi.ffi_type_of(words_struct(f"fold_{slot.type.name}",
+                                                         [ctypes.c_uint64] * words)))
+    return ffi_types, where
 
 
 _shapes: dict[int, Shape] = {}
