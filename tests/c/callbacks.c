@@ -345,3 +345,60 @@ int KeepString(CbGetStr *get, int i) {
 int ReadKeptString(char *out, int size) {
     return snprintf(out, (size_t)size, "%s", kept_string ? kept_string : "(null)");
 }
+
+/* ------------------------------------------------------------------ records by value, inline types */
+
+typedef struct CbVec2 { double x, y; } CbVec2;
+typedef struct CbBig { int64_t a, b, c; } CbBig;
+
+/* Applies f to (x, y) and to (-y, x); returns the sum of every coordinate it got back. */
+double TransformTwice(CbVec2 (*f)(CbVec2 v, void *user), double x, double y, void *user) {
+    CbVec2 a = {x, y}, b = {-y, x};
+    CbVec2 ra = f(a, user), rb = f(b, user);
+    return ra.x + ra.y + rb.x + rb.y;
+}
+
+/* The callback returns a 24-byte record (through the hidden result pointer on most ABIs). */
+int64_t MakeBigs(CbBig (*make)(int i), int n) {
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++) { CbBig r = make(i); sum += r.a * 100 + r.b * 10 + r.c; }
+    return sum;
+}
+
+typedef struct CbVecJob { CbVec2 (*f)(CbVec2, void *); double sum; } CbVecJob;
+static void *vec_thread_main(void *arg) {
+    CbVecJob *job = arg;
+    for (int i = 0; i < 10; i++) {
+        CbVec2 v = {i, 2 * i};
+        CbVec2 r = job->f(v, NULL);
+        job->sum += r.x + r.y;
+    }
+    return NULL;
+}
+
+/* A thread C creates calls f ten times. */
+double TransformInThread(CbVec2 (*f)(CbVec2 v, void *user)) {
+    CbVecJob job = {f, 0};
+    pthread_t t;
+    if (pthread_create(&t, NULL, vec_thread_main, &job) != 0)
+        return -1;
+    pthread_join(t, NULL);
+    return job.sum;
+}
+
+/* A record with inline function-pointer members. */
+typedef struct CbHolder {
+    int (*apply)(int x);
+    void (*release)(void *p);
+    int x;
+} CbHolder;
+int UseHolder(const CbHolder *h) {
+    int r = h->apply(h->x);
+    if (h->release)
+        h->release((void *)h);
+    return r;
+}
+
+/* Hands out a pointer to a variadic function. */
+typedef int CbFmt(char *buf, size_t size, const char *fmt, ...);
+CbFmt *GetFormatter(void) { return snprintf; }
