@@ -256,7 +256,13 @@ class Shape:
             at = f"p{index} + {delta}" if delta else f"p{index}"
             if isinstance(slot, _RecordSlot):
                 env[f"_D{i}"] = slot.codec.decode
-                if slot.remap is None:
+                flat = marshal.flat_record(slot.type) if slot.remap is None else None
+                if flat is not None:  # a new instance, members unpacked straight in
+                    env[f"_K{i}"], env[f"_S{i}"] = flat.cls, flat.struct
+                    lines += [f"o{i} = _new(_K{i})",
+                              f"{flat.targets(f'o{i}')}= _S{i}.unpack(_at({at}, {slot.size}))"]
+                    exprs.append(f"o{i}")
+                elif slot.remap is None:
                     exprs.append(f"_D{i}(_at({at}, {slot.size}), 0)")
                 else:
                     env[f"_G{i}"] = slot.gather
