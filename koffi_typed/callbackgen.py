@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from koffi_typed import abi, libffi, marshal
-from koffi_typed.abi.plan import homogeneous_float
+from koffi_typed.abi.plan import direct_alignment, homogeneous_float
 from koffi_typed.carriers import (
     CLASS_CTYPES,
     PIECE_CTYPES,
@@ -67,10 +67,15 @@ def refusal(info: FunctionInfo) -> str | None:
         return (f"Cannot call back into Python through variadic prototype '{name}' (a "
                 "callback cannot read a variadic tail portably); use a prototype with fixed "
                 "parameters")
-    if info.convention not in (None, "__cdecl") and host_name() in ("x86_cdecl", "x86_win"):
-        return f"{name}: only cdecl callbacks are supported, not {info.convention}"
     records = [t for t in (info.result, *(a.type for a in info.arguments))
                if t.primitive in _RECORDS]
+    x86 = host_name() in ("x86_cdecl", "x86_win")
+    if x86 and info.convention not in (None, "__cdecl", "__stdcall"):
+        return f"{name}: only cdecl and stdcall callbacks are supported, not {info.convention}"
+    if x86 and info.convention == "__stdcall" and (records or not hasattr(ctypes,
+                                                                          "WINFUNCTYPE")):
+        return (f"{name}: stdcall callbacks are supported only on Windows, without records "
+                "by value")
     if records and not libffi.available:
         return (f"{name}: callbacks that take or return records by value need libffi, which "
                 f"is not reachable here ({libffi.reason}); pass pointers instead")
@@ -127,7 +132,7 @@ class _RecordSlot:
         self.codec = marshal.codec_for(t)
         self.carrier = carrier
         self.remap: list[tuple[int, int, int]] | None = remap
-        self.carrier_size = ctypes.sizeof(carrier) if isinstance(carrier, type) else 0
+        self.carrier_size = libffi.size_of(carrier) if carrier not in (None, _FOLD) else 0
 
     def gather(self, raw: bytes) -> bytearray:
         """The record's bytes from the carrier's bytes ``raw``."""
@@ -170,6 +175,7 @@ class Shape:
                 if info.result.primitive in _RECORDS else make_converter(result_label,
                                                                          info.result)
             ffi_types, self.where = _slots(info, carriers, self.args)
+            self.n_ffi = len(ffi_types)
             self.cif = libffi.Cif(_ffi(self.result), ffi_types)
             self.zero = None
             self.factory = self._closure_factory()
@@ -178,7 +184,10 @@ class Shape:
                          zip(labels, info.arguments)]
             self.result = make_converter(result_label, info.result)
             self.zero = _zero(self.result.ctype)
-            self.cfunctype = ctypes.CFUNCTYPE(self.result.ctype, *(c.ctype for c in self.args))
+            factory: Any = ctypes.CFUNCTYPE
+            if info.convention == "__stdcall" and host_name() == "x86_win":
+                factory = getattr(ctypes, "WINFUNCTYPE", ctypes.CFUNCTYPE)  # callee pops
+            self.cfunctype = factory(self.result.ctype, *(c.ctype for c in self.args))
             self.factory = self._ctypes_factory()
 
     def bind(self, thunk: Any) -> tuple[Any, int]:
@@ -241,7 +250,7 @@ class Shape:
         address, calls the target and writes the result bytes (zeroes on an exception)."""
         env = self._env()
         env.update(_at=ctypes.string_at, _memmove=ctypes.memmove, _memset=ctypes.memset)
-        n = len({slot for slot, _ in self.where})
+        n = self.n_ffi
         lines: list[str] = []
         if n == 1:
             env["_VP"] = ctypes.c_void_p
@@ -385,7 +394,17 @@ def _carriers(info: FunctionInfo) -> list[tuple[Any, Any]]:
             found.append((type(f"carrier_{t.name}", (ctypes.Structure,), {"_fields_": [
                 (f"f{j}", elem) for j in range(hfa[1])]}), None))
             continue
-        carrier = blob_ctype(host, t, placement)
+        try:
+            carrier = blob_ctype(host, t, placement)
+        except NotImplementedError:
+            # ctypes cannot give the structure the argument alignment the ABI uses (a packed
+            # ARM record keeps its members' 8-byte alignment, an aarch64 record of 16):
+            # libffi gets the size and alignment directly
+            wanted = direct_alignment(t)
+            element = ctypes.c_uint64 if t.size % 8 == 0 else ctypes.c_uint32 \
+                if t.size % 4 == 0 else ctypes.c_uint8
+            found.append((libffi.Opaque(t.size, wanted, element), None))
+            continue
         found.append((carrier, _remap(carrier, placement)))
     return found
 
@@ -432,14 +451,25 @@ def _slots(info: FunctionInfo, carriers: list[tuple[Any, Any]],
            args: list[Any]) -> tuple[list[int], list[tuple[int, int]]]:
     """libffi's argument types, and for each argument (its libffi slot, byte offset in it):
     one slot per argument, except the stack arguments a `_FOLD` structure spans."""
-    plan = abi.classify(info) if any(c is _FOLD for c, _ in carriers) else None
+    opaque16 = any(isinstance(c, libffi.Opaque) and c.alignment >= 16 for c, _ in carriers)
+    plan = abi.classify(info) if opaque16 or any(c is _FOLD for c, _ in carriers) else None
     ffi_types: list[int] = []
     where: list[tuple[int, int]] = []
     folded: dict[int, tuple[int, int]] = {}
+    gprs = 0  # general registers libffi has given out so far (aarch64)
     for i, slot in enumerate(args):
         if i in folded:
             where.append(folded[i])
             continue
+        if plan is not None and opaque16:
+            # AAPCS64 starts a 16-aligned record at an even register; libffi does not, so
+            # unused integer arguments take the register the ABI skips
+            regs = [r for r in plan.arguments[i].registers if r[:1] in ("x", "w")]
+            if regs and regs[0][1:].isdigit():
+                while gprs < int(regs[0][1:]):
+                    ffi_types.append(libffi.ffi_type_of(ctypes.c_uint64))
+                    gprs += 1
+            gprs += len(regs)
         index = len(ffi_types)
         where.append((index, 0))
         if carriers[i][0] is not _FOLD:

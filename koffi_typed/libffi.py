@@ -22,7 +22,8 @@ from typing import Any, Final
 
 from koffi_typed.datamodel import host_name
 
-__all__ = ["Cif", "FFI_TYPE_STRUCT", "available", "closure", "ffi_type_of", "reason"]
+__all__ = ["Cif", "FFI_TYPE_STRUCT", "Opaque", "available", "closure", "ffi_type_of", "reason",
+           "size_of"]
 
 FFI_TYPE_STRUCT: Final = 13
 _CIF_BYTES: Final = 256  # larger than any port's ffi_cif (its tail is port-specific)
@@ -112,6 +113,24 @@ _keep: list[object] = []  # ffi_type structures live as long as the closures usi
 _structs: dict[Any, int] = {}
 
 
+class Opaque:
+    """A structure type given to libffi with its size and alignment set (libffi then does not
+    compute them from the elements): ``size`` bytes of ``element`` items, ``alignment``."""
+
+    def __init__(self, size: int, alignment: int, element: Any) -> None:
+        self.size = size
+        self.alignment = alignment
+        self.element = element
+
+    def __repr__(self) -> str:
+        return f"Opaque({self.size}, {self.alignment}, {self.element.__name__})"
+
+
+def size_of(carrier: Any) -> int:
+    """The size in bytes of a carrier (a ctypes type or an `Opaque`)."""
+    return carrier.size if isinstance(carrier, Opaque) else ctypes.sizeof(carrier)
+
+
 def ffi_type_of(ctype: Any) -> int:
     """The address of an ``ffi_type`` describing ``ctype`` to libffi (``None`` is void).
 
@@ -120,6 +139,18 @@ def ffi_type_of(ctype: Any) -> int:
     """
     if ctype is None:
         return _symbol("ffi_type_void")
+    if isinstance(ctype, Opaque):
+        key = (ctype.size, ctype.alignment, ctype.element)
+        found = _structs.get(key)
+        if found is None:
+            count = ctype.size // ctypes.sizeof(ctype.element)
+            items = [_scalar_ffi_type(ctype.element)] * count
+            array = (ctypes.c_void_p * (count + 1))(*items, None)
+            struct = _FfiType(ctype.size, ctype.alignment, FFI_TYPE_STRUCT,
+                              ctypes.addressof(array))
+            _keep.extend((array, struct))
+            found = _structs[key] = ctypes.addressof(struct)
+        return found
     if not (isinstance(ctype, type) and issubclass(ctype, ctypes.Structure)):
         return _scalar_ffi_type(ctype)
     found = _structs.get(ctype)

@@ -67,6 +67,9 @@ FIXED: list[Record] = [
     Record("LongDouble", "struct", None, (_m("long double"),)),
     Record("ULongDbl8", "union", None, (Member("prim", "long double", align=8),)),
     Record("PackedFltDbl", "struct", 1, (_m("float"), _m("double"))),
+    Record("Aligned16", "struct", None, (Member("prim", "int64_t", align=16), _m("int32_t"))),
+    Record("Packed8x12", "struct", 1, (Member("prim", "int32_t", align=8), _m("int32_t"),
+                                       _m("int32_t"))),
 ]
 
 

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import koffi_typed as koffi
 import pytest
+
+import koffi_typed as koffi
 from koffi_typed import c
 
 
