@@ -22,7 +22,7 @@ import koffi_typed as koffi
 
 REPO = Path(__file__).resolve().parent.parent
 GetStr = koffi.proto("const char *CbGetStr(int i)")
-Unary = koffi.proto("int CbUnary(int x)")
+Unary = koffi.proto("int CbLtUnary(int x)")
 
 
 @pytest.fixture(scope="module")
@@ -121,14 +121,14 @@ def test_registered_callback_returning_the_same_string_does_not_grow(lib: Any) -
 
 
 def test_register_unregister_pairs_are_flat(lib: Any) -> None:
-    call = lib.func("int CallSimple(CbUnary *cb, int x)")
+    call = lib.func("int CallSimple(CbLtUnary *cb, int x)")
     before_stats = koffi.stats()["callbacks"]
     for _ in range(200):  # fill the pool first
-        koffi.unregister(koffi.register(lambda x: x, "CbUnary *"))
+        koffi.unregister(koffi.register(lambda x: x, "CbLtUnary *"))
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for k in range(5000):
-        p = koffi.register(lambda x, k=k: x + k, "CbUnary *")
+        p = koffi.register(lambda x, k=k: x + k, "CbLtUnary *")
         assert call(p, 1) == k + 1
         koffi.unregister(p)
     grown = tracemalloc.get_traced_memory()[0] - before
