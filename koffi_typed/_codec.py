@@ -13,6 +13,7 @@ import math
 import struct
 from typing import Any, Final, Union
 
+from koffi_typed import heap
 from koffi_typed.pointer import Pointer, compatible
 
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for mypyc)
@@ -20,6 +21,7 @@ Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for m
 _U64: Final = struct.Struct("<Q")
 _F64: Final = struct.Struct("<d")
 _PAGE: Final = 4096
+_ADDRESS_MAX: Final = (1 << (8 * ctypes.sizeof(ctypes.c_void_p))) - 1
 
 
 def _describe(value: object) -> str:
@@ -41,6 +43,21 @@ def to_int(label: str, ctype: str, value: object) -> int:
     if isinstance(value, (bool, float, str, bytes)) or not hasattr(value, "__index__"):
         raise _wrong_type(label, f"int ({ctype})", value)
     return int(value.__index__())
+
+
+def encode_text(label: str, value: str, unit: int) -> bytes:
+    """``value`` encoded for ``unit``-byte C characters, without a terminator; an embedded NUL
+    (C would see a truncated string) or an unencodable character raise `ValueError`."""
+    at = value.find("\0")
+    if at >= 0:
+        raise ValueError(f"{label}: embedded NUL character at index {at} (C would see a "
+                         "truncated string)")
+    encoding = "utf-8" if unit == 1 else "utf-16-le" if unit == 2 else "utf-32-le"
+    try:
+        return value.encode(encoding, "surrogateescape" if unit == 1 else "strict")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{label}: cannot encode {value[exc.start:exc.end]!r} at index "
+                         f"{exc.start} as {encoding.upper()} ({exc.reason})") from None
 
 
 def read_string(address: int, unit: int) -> bytes:
@@ -370,8 +387,15 @@ class PointerCodec(Codec):
             if not self.void and not compatible(self.pointee, value.type):
                 raise TypeError(f"{self.label}: expected {self.ctype}, got a pointer to "
                                 f"{value.type.name}")
+            block = value.block if value.block is not None else heap.block_at(value.address)
+            if block is not None and block.freed:
+                raise ValueError(f"{self.label}: memory at {block.address:#x} was already "
+                                 "freed")
             return value.address
         if self.void and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0 or value > _ADDRESS_MAX:
+                raise OverflowError(f"{self.label}: {value} is out of range for an address "
+                                    f"[0, {_ADDRESS_MAX:#x}]")
             return value
         raise _wrong_type(self.label, f"Pointer ({self.ctype}) or None", value)
 
@@ -417,7 +441,7 @@ class StringCodec(Codec):
         if value is None:
             address = 0
         elif isinstance(value, str):
-            data = value.encode(self.encoding, "surrogateescape" if self.unit == 1 else "strict")
+            data = encode_text(self.label, value, self.unit)
             cbuf = ctypes.create_string_buffer(data + b"\0" * self.unit, len(data) + self.unit)
             keep.append(cbuf)
             address = ctypes.addressof(cbuf)
@@ -489,12 +513,14 @@ class ArrayCodec(Codec):
             buf[start:end] = bytes(end - start)
 
     def encode_text(self, buf: bytearray, offset: int, value: str | bytes) -> None:
+        """A str keeps room for its NUL terminator (cut to fit, as Koffi does); bytes are raw
+        and may fill all the elements."""
         if isinstance(value, str):
-            data = value.encode(self.encoding, "surrogateescape" if self.elem.size == 1
-                                else "strict")
+            data = encode_text(self.label, value, self.elem.size)
+            room = self.size - self.elem.size
         else:
             data = value
-        room = self.size - self.elem.size
+            room = self.size
         data = data[:room - room % self.elem.size] if len(data) > room else data
         buf[offset:offset + self.size] = data + bytes(self.size - len(data))
 
@@ -697,8 +723,8 @@ class UnionCodec(Codec):
 
     def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
         if isinstance(value, self.cls):
-            buf[offset:offset + self.size] = value._koffi_bytes
-            keep.extend(value._koffi_keep)
+            buf[offset:offset + self.size] = value.__koffi_bytes__
+            keep.extend(value.__koffi_keep__)
             return
         if not isinstance(value, dict) or len(value) > 1:
             raise _wrong_type(self.label, f"{self.ctype} instance or a dict with one member",
@@ -717,5 +743,5 @@ class UnionCodec(Codec):
 
     def decode_into(self, obj: Any, buf: Buffer, offset: int) -> None:
         """Overwrite an existing union instance's bytes from C memory."""
-        obj._koffi_bytes = bytearray(buf[offset:offset + self.size])
-        obj._koffi_keep = []
+        obj.__koffi_bytes__ = bytearray(buf[offset:offset + self.size])
+        obj.__koffi_keep__ = []

@@ -172,8 +172,8 @@ class Shape:
                 _RecordSlot(labels[i], a.type, *carriers[i]) if a.type.primitive in _RECORDS
                 else make_converter(labels[i], a.type) for i, a in enumerate(info.arguments)]
             self.result: Any = _RecordSlot(result_label, info.result, *carriers[-1]) \
-                if info.result.primitive in _RECORDS else make_converter(result_label,
-                                                                         info.result)
+                if info.result.primitive in _RECORDS else make_converter(
+                    result_label, info.result, const=info.result_const)
             ffi_types, self.where = _slots(info, carriers, self.args)
             self.n_ffi = len(ffi_types)
             self.cif = libffi.Cif(_ffi(self.result), ffi_types)
@@ -182,7 +182,7 @@ class Shape:
         else:
             self.args = [make_converter(label, a.type) for label, a in
                          zip(labels, info.arguments)]
-            self.result = make_converter(result_label, info.result)
+            self.result = make_converter(result_label, info.result, const=info.result_const)
             self.zero = _zero(self.result.ctype)
             factory: Any = ctypes.CFUNCTYPE
             if info.convention == "__stdcall" and host_name() == "x86_win":

@@ -160,7 +160,7 @@ def test_qsort_with_an_inline_comparator(libc: Any) -> None:
     cmp_type = qsort.info.arguments[3].type
     assert cmp_type.primitive == "Callback" and cmp_type.ref.primitive == "Prototype"
     assert re.fullmatch(r"<anonymous_\d+> \*", cmp_type.name)
-    assert str(cmp_type.ref.proto) == "int (void *, void *)"
+    assert str(cmp_type.ref.proto) == "int (const void *, const void *)"
 
 
 def test_inline_types_in_type_strings_and_members(lib: Any) -> None:
