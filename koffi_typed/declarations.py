@@ -227,7 +227,9 @@ def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
 def proto(*args: object) -> Type:
     """A function type: ``proto('int Cmp(const void *a, const void *b)')`` or classic forms.
 
-    Use ``'Cmp *'`` (or `koffi.pointer`) for function pointer parameters and members.
+    Use ``'Cmp *'`` (or `koffi.pointer`) for function pointer parameters and members, or
+    write the type inline as C does (``int (*cmp)(const void *, const void *)``): that makes
+    an anonymous prototype named ``<anonymous_N>``, as does ``proto`` without a name.
     """
     if len(args) == 1 and isinstance(args[0], str):
         info = parse_declaration(args[0], require_name=False)
