@@ -68,6 +68,12 @@ FIXED: list[Record] = [
     Record("LongDouble", "struct", None, (_m("long double"),)),
     Record("ULongDbl8", "union", None, (Member("prim", "long double", align=8),)),
     Record("PackedFltDbl", "struct", 1, (_m("float"), _m("double"))),
+    # a union of long double with an integer is MEMORY by itself, and so is a union holding it
+    # (GCC classifies members one by one), whatever the merged eightbytes say
+    Record("ULdBits", "union", None, (Member("bitfield", "int16_t", bits=5),
+                                      _m("long double"))),
+    Record("UHoldsLd", "union", None, (_m("float"), _m("int64_t", (2,)),
+                                       Member("record", "ULdBits"))),
     Record("Aligned16", "struct", None, (Member("prim", "int64_t", align=16), _m("int32_t"))),
     Record("Packed8x12", "struct", 1, (Member("prim", "int32_t", align=8), _m("int32_t"),
                                        _m("int32_t"))),
