@@ -8,6 +8,7 @@ variadic flag and calling convention, checked once here. `proto` makes function 
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -107,9 +108,23 @@ def _finish(info: FunctionInfo) -> FunctionInfo:
     return info
 
 
+# ``int (*cmp)(`` or ``void (*)(``: what a parse error on an inline function pointer looks like.
+_INLINE_FUNCTION_POINTER = re.compile(r"[A-Za-z_][\w\s*]*\(\s*\*\s*\w*\s*\)\s*\(")
+
+
 def parse_declaration(text: str, *, require_name: bool = True) -> FunctionInfo:
     """A `FunctionInfo` from a C prototype string."""
-    proto = parse_prototype(text)
+    try:
+        proto = parse_prototype(text)
+    except ParseError as exc:
+        hint = _INLINE_FUNCTION_POINTER.search(text)
+        if hint is None or "koffi.proto" in exc.msg:
+            raise
+        raise ParseError(
+            f"{exc.msg}; function pointers written inline such as "
+            f"'{hint.group(0).strip()}...)' are not supported here: declare the function "
+            "type with koffi.proto('int Cmp(const void *a, const void *b)') and write "
+            "'Cmp *cmp' instead", exc.text, exc.pos) from None
     if require_name and proto.name is None:
         raise ParseError("Expected a function name in prototype", text,
                          len(text) - len(text.lstrip()))
