@@ -706,9 +706,7 @@ def _item_count(codec: Codec, items: Any) -> int:
     """How many elements a counted member's value holds (buffers count by element size)."""
     if isinstance(items, (bytes, bytearray, memoryview, array.array)):
         elem: Codec | None = None
-        if isinstance(codec, CountedPointerCodec):
-            elem = codec.elem
-        elif isinstance(codec, ArrayCodec):
+        if isinstance(codec, (CountedPointerCodec, ArrayCodec)):
             elem = codec.elem
         nbytes = memoryview(items).nbytes
         return nbytes // elem.size if elem is not None and elem.size else nbytes
