@@ -43,6 +43,21 @@ def to_int(label: str, ctype: str, value: object) -> int:
     return int(value.__index__())
 
 
+def encode_text(label: str, value: str, unit: int) -> bytes:
+    """``value`` encoded for ``unit``-byte C characters, without a terminator; an embedded NUL
+    (C would see a truncated string) or an unencodable character raise `ValueError`."""
+    at = value.find("\0")
+    if at >= 0:
+        raise ValueError(f"{label}: embedded NUL character at index {at} (C would see a "
+                         "truncated string)")
+    encoding = "utf-8" if unit == 1 else "utf-16-le" if unit == 2 else "utf-32-le"
+    try:
+        return value.encode(encoding, "surrogateescape" if unit == 1 else "strict")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{label}: cannot encode {value[exc.start:exc.end]!r} at index "
+                         f"{exc.start} as {encoding.upper()} ({exc.reason})") from None
+
+
 def read_string(address: int, unit: int) -> bytes:
     """The bytes of a NUL-terminated string of ``unit``-byte characters at ``address``.
 
@@ -554,7 +569,7 @@ class StringCodec(Codec):
         if value is None:
             address = 0
         elif isinstance(value, str):
-            data = value.encode(self.encoding, "surrogateescape" if self.unit == 1 else "strict")
+            data = encode_text(self.label, value, self.unit)
             cbuf = ctypes.create_string_buffer(data + b"\0" * self.unit, len(data) + self.unit)
             keep.append(cbuf)
             address = ctypes.addressof(cbuf)
@@ -630,12 +645,14 @@ class ArrayCodec(Codec):
             buf[start:end] = bytes(end - start)
 
     def encode_text(self, buf: bytearray, offset: int, value: str | bytes) -> None:
+        """A str keeps room for its NUL terminator (cut to fit, as Koffi does); bytes are raw
+        and may fill all the elements."""
         if isinstance(value, str):
-            data = value.encode(self.encoding, "surrogateescape" if self.elem.size == 1
-                                else "strict")
+            data = encode_text(self.label, value, self.elem.size)
+            room = self.size - self.elem.size
         else:
             data = value
-        room = self.size - self.elem.size
+            room = self.size
         data = data[:room - room % self.elem.size] if len(data) > room else data
         buf[offset:offset + self.size] = data + bytes(self.size - len(data))
 

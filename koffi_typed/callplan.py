@@ -21,16 +21,12 @@ from koffi_typed.converters.records import (
     LoweredResult,
     lowering_applies,
 )
-from koffi_typed.converters.scalars import IntConverter
+from koffi_typed.converters.scalars import FloatConverter, IntConverter
 from koffi_typed.datamodel import host_name
 from koffi_typed.declarations import Argument, FunctionInfo
-from koffi_typed.typesystem import Type, resolve_type
+from koffi_typed.typesystem import resolve_type
 
 __all__ = ["Plan", "mark_register_ints"]
-
-_VARIADIC_PROMOTIONS = {"Float32": "double", "Bool": "int", "Int8": "int", "UInt8": "int",
-                        "Int16": "int", "UInt16": "int"}  # C's default argument promotions
-
 
 class Plan:
     """A function's call plan, built once: converters, result conversion, C entry point."""
@@ -52,12 +48,13 @@ class Plan:
                 self.converters.append(LoweredArgument(a_label, a.type,
                                                        placements.arguments[i], follows))
             else:
-                self.converters.append(_record_or_blob(a_label, a.type, a.direction, info, i))
+                self.converters.append(_record_or_blob(a_label, a, info, i))
         if self.lowered and info.result.primitive in ("Record", "Union"):
             self.result: Any = LoweredResult(f"{label}(): result", info.result,
                                              placements.result)
         else:
-            self.result = _record_or_blob(f"{label}(): result", info.result, "in", info, -1)
+            self.result = _record_or_blob(f"{label}(): result", Argument(None, info.result),
+                                          info, -1)
         mark_register_ints(info, self.converters, placements)
         self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
@@ -65,15 +62,19 @@ class Plan:
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
 
     def variadic_converters(self, specs: tuple[object, ...]) -> list[Any]:
-        """Converters for the fixed arguments plus variadic arguments of types ``specs``
-        (promoted as C promotes them)."""
+        """Converters for the fixed arguments plus variadic arguments of types ``specs``.
+
+        Values are checked against the declared type, then passed as C's default argument
+        promotions say: ints narrower than ``int`` and ``bool`` already go to ctypes as
+        Python ints (a C ``int``), a ``float`` goes as a ``double``."""
         converters = list(self.converters)
         for j, spec in enumerate(specs):
             t = resolve_type(spec)
-            promoted = _VARIADIC_PROMOTIONS.get(t.primitive)
-            if promoted is not None:
-                t = resolve_type(promoted)
-            converters.append(make_converter(f"{self.name}(): variadic argument {j + 1}", t))
+            label = f"{self.name}(): variadic argument {j + 1}"
+            if t.primitive == "Float32":
+                converters.append(FloatConverter(label, t, promoted=True))
+            else:
+                converters.append(make_converter(label, t))
         extended = FunctionInfo(self.info.name, self.info.arguments + tuple(
             Argument(None, c.type) for c in converters[self.nargs:]), self.info.result)
         mark_register_ints(extended, converters)
@@ -107,15 +108,15 @@ def mark_register_ints(info: FunctionInfo, converters: list[Any],
             conv.in_register = True
 
 
-def _record_or_blob(label: str, t: Type, direction: str, info: FunctionInfo,
-                    index: int) -> Any:
+def _record_or_blob(label: str, arg: Argument, info: FunctionInfo, index: int) -> Any:
     """The converter for a parameter (``index``) or the result (-1). Records ctypes cannot
     describe are lowered to a structure built from the host ABI's placement; on RISC-V every
     record is (libffi mis-places single-float structs once the FP registers are used up)."""
+    t = arg.type
     record = t.primitive in ("Record", "Union")
     if not (record and host_name().startswith("riscv64") and not info.variadic):
         try:
-            return make_converter(label, t, direction)
+            return make_converter(label, t, arg.direction, arg.const)
         except NotImplementedError:
             if not record or info.variadic:
                 raise

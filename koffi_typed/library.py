@@ -134,7 +134,8 @@ def load(path: str | os.PathLike[str] | None, *, lazy: bool = False, global_: bo
         mode |= RTLD_DEEPBIND
     name = None if path is None else os.fspath(path)
     if name == "":
-        name = None
+        raise LoadError("Failed to load shared library: empty path (use None for the "
+                        "running process)")
     try:
         handle = ctypes.CDLL(name, mode=mode, use_errno=True)
     except OSError as exc:

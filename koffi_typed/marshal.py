@@ -183,6 +183,12 @@ def encode_at(address: int, t: Type, value: object) -> None:
     keep: list[object] = []
     data = to_bytes(t, value, keep)
     ctypes.memmove(address, data, len(data))
+    keep_at(address, keep)
+
+
+def keep_at(address: int, keep: list[object]) -> None:
+    """Keep what the value just written at ``address`` points to (strings, arrays) alive
+    until that address is written again."""
     if keep:
         _kept[address] = keep
     else:
