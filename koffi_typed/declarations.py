@@ -8,14 +8,13 @@ variadic flag and calling convention, checked once here. `proto` makes function 
 from __future__ import annotations
 
 import inspect
-import re
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from koffi_typed.cparser import CONVENTIONS, parse_prototype, parse_type
-from koffi_typed.errors import ParseError
+from koffi_typed.errors import ParseError, with_proto_hint
 from koffi_typed.typehints import annotation_type
 from koffi_typed.typesystem import _TOKEN, Type, _resolve_expr, register_name, resolve_type
 
@@ -112,23 +111,15 @@ def _finish(info: FunctionInfo) -> FunctionInfo:
     return info
 
 
-# ``int (*cmp)(`` or ``void (*)(``: what a parse error on an inline function pointer looks like.
-_INLINE_FUNCTION_POINTER = re.compile(r"[A-Za-z_][\w\s*]*\(\s*\*\s*\w*\s*\)\s*\(")
-
-
 def parse_declaration(text: str, *, require_name: bool = True) -> FunctionInfo:
     """A `FunctionInfo` from a C prototype string."""
     try:
         proto = parse_prototype(text)
     except ParseError as exc:
-        hint = _INLINE_FUNCTION_POINTER.search(text)
-        if hint is None or "koffi.proto" in exc.msg:
+        hinted = with_proto_hint(exc)
+        if hinted is exc:
             raise
-        raise ParseError(
-            f"{exc.msg}; function pointers written inline such as "
-            f"'{hint.group(0).strip()}...)' are not supported here: declare the function "
-            "type with koffi.proto('int Cmp(const void *a, const void *b)') and write "
-            "'Cmp *cmp' instead", exc.text, exc.pos) from None
+        raise hinted from None
     if require_name and proto.name is None:
         raise ParseError("Expected a function name in prototype", text,
                          len(text) - len(text.lstrip()))

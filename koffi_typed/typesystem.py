@@ -18,7 +18,7 @@ from typing import Any, Final, NamedTuple
 from koffi_typed import settings
 from koffi_typed.cparser import TypeExpr, parse_type
 from koffi_typed.datamodel import DataModel, host_model
-from koffi_typed.errors import Error, ParseError
+from koffi_typed.errors import Error, ParseError, with_proto_hint
 from koffi_typed.layout import FieldSpec, place_fields
 from koffi_typed.primitives import PRIMITIVES, Prim
 
@@ -311,7 +311,14 @@ def resolve_type(spec: object) -> Type:
     if isinstance(spec, str):
         cached = _registry.parsed.get(spec)
         if cached is None:
-            cached = _resolve_expr(parse_type(spec))
+            try:
+                expr = parse_type(spec)
+            except ParseError as exc:
+                hinted = with_proto_hint(exc)
+                if hinted is exc:
+                    raise
+                raise hinted from None
+            cached = _resolve_expr(expr)
             _registry.parsed[spec] = cached
         return cached
     found = getattr(spec, "__koffi_type__", None)

@@ -218,3 +218,15 @@ def test_inline_function_pointer_errors_point_to_proto(decl: str) -> None:
         assert "koffi.proto(" in str(exc) and "'Cmp *" in str(exc), str(exc)
         assert exc.text == decl
     # Once inline function pointers are supported, the declaration simply works.
+
+
+@pytest.mark.parametrize("make", [
+    lambda: koffi.type("int (*)(const void *, const void *)"),
+    lambda: koffi.struct("InlineFnK", {"cb": "void (*cb)(int)"}),
+    lambda: koffi.proto("int apply(int (*fn)(int), int x)"),
+])
+def test_inline_function_pointer_types_point_to_proto(make: Callable[[], object]) -> None:
+    try:
+        make()
+    except koffi.ParseError as exc:
+        assert "koffi.proto(" in str(exc), str(exc)
