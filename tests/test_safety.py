@@ -66,7 +66,7 @@ def _declare(lib: koffi.Library, form: str, pointee: str, const: bool,
     else:
         annotation = Annotated[Any, spec]
 
-    def FirstByte(p: annotation) -> Annotated[int, "int"]: ...  # noqa: N802
+    def FirstByte(p: annotation) -> Annotated[int, "int"]: ...
     FirstByte.__annotations__ = {"p": annotation, "return": Annotated[int, "int"]}
     return lib.function(FirstByte)
 
@@ -231,7 +231,7 @@ def _range(t: str) -> tuple[int, int]:
 
 
 def _variadic_kind(t: str) -> int:
-    lo, hi = _range(t)
+    lo, _hi = _range(t)
     if koffi.sizeof(t) < 8:
         return 0 if lo < 0 or koffi.sizeof(t) < 4 else 1
     return 2 if lo < 0 else 3
