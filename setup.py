@@ -31,8 +31,6 @@ _failure: list[str] = []  # why mypyc could not compile, once it failed
 def tell(message: str) -> None:
     """Show a build message to the person installing, not only in pip's hidden log."""
     print(message, file=sys.stderr, flush=True)
-    if os.environ.get("_KOFFI_TYPED_QUIET") == "1":
-        return
     try:
         with open("/dev/tty", "w", encoding="utf-8") as tty:
             tty.write(f"\n{message}\n")
