@@ -13,6 +13,7 @@ import math
 import struct
 from typing import Any, Final, Union
 
+from koffi_typed import heap
 from koffi_typed.pointer import Pointer, compatible
 
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for mypyc)
@@ -20,6 +21,7 @@ Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for m
 _U64: Final = struct.Struct("<Q")
 _F64: Final = struct.Struct("<d")
 _PAGE: Final = 4096
+_ADDRESS_MAX: Final = (1 << (8 * ctypes.sizeof(ctypes.c_void_p))) - 1
 
 
 def _describe(value: object) -> str:
@@ -470,8 +472,15 @@ class PointerCodec(Codec):
             if not self.void and not compatible(self.pointee, value.type):
                 raise TypeError(f"{self.label}: expected {self.ctype}, got a pointer to "
                                 f"{value.type.name}")
+            block = value.block if value.block is not None else heap.block_at(value.address)
+            if block is not None and block.freed:
+                raise ValueError(f"{self.label}: memory at {block.address:#x} was already "
+                                 "freed")
             return value.address
         if self.void and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0 or value > _ADDRESS_MAX:
+                raise OverflowError(f"{self.label}: {value} is out of range for an address "
+                                    f"[0, {_ADDRESS_MAX:#x}]")
             return value
         nested = self.nest(value, keep)
         if nested is not None:
@@ -866,8 +875,8 @@ class UnionCodec(Codec):
 
     def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
         if isinstance(value, self.cls):
-            buf[offset:offset + self.size] = value._koffi_bytes
-            keep.extend(value._koffi_keep)
+            buf[offset:offset + self.size] = value.__koffi_bytes__
+            keep.extend(value.__koffi_keep__)
             return
         if not isinstance(value, dict) or len(value) > 1:
             raise _wrong_type(self.label, f"{self.ctype} instance or a dict with one member",
@@ -886,5 +895,5 @@ class UnionCodec(Codec):
 
     def decode_into(self, obj: Any, buf: Buffer, offset: int) -> None:
         """Overwrite an existing union instance's bytes from C memory."""
-        obj._koffi_bytes = bytearray(buf[offset:offset + self.size])
-        obj._koffi_keep = []
+        obj.__koffi_bytes__ = bytearray(buf[offset:offset + self.size])
+        obj.__koffi_keep__ = []

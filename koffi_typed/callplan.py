@@ -60,6 +60,16 @@ class Plan:
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`).
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
+        #: The globals of every caller generated for this plan (they hold ``_f``).
+        self.envs: list[dict[str, Any]] = []
+
+    def disable(self, stub: Callable[..., Any]) -> Any:
+        """Make every generated caller call ``stub`` instead of C; the ctypes function
+        pointer, which calls already in flight still hold, is returned (and forgotten)."""
+        cfunc, self.cfunc = self.cfunc, stub
+        for env in self.envs:
+            env["_f"] = stub
+        return cfunc
 
     def variadic_converters(self, specs: tuple[object, ...]) -> list[Any]:
         """Converters for the fixed arguments plus variadic arguments of types ``specs``.

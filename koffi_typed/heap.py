@@ -41,13 +41,16 @@ disposed_count = 0
 
 
 class Block:
-    """A block of memory from `koffi.alloc`, so misuse after `koffi.free` is caught."""
+    """A block of memory whose bounds and lifetime koffi_typed knows: from `koffi.alloc`
+    (misuse after `koffi.free` is caught), or a temporary made for one call that C returned
+    a pointer into (``owner`` keeps it alive as long as the `Pointer` does)."""
 
-    __slots__ = ("address", "freed", "pins", "size")
+    __slots__ = ("address", "freed", "owner", "pins", "size")
 
-    def __init__(self, address: int, size: int) -> None:
+    def __init__(self, address: int, size: int, owner: object = None) -> None:
         self.address = address
         self.size = size
+        self.owner = owner
         self.freed = False
         self.pins = 0  # live views of the block: it stays allocated while they exist
 

@@ -440,7 +440,7 @@ def test_numpy_style_index_ints_are_accepted() -> None:
      "Duplicate member 'a' in struct 'EDup'"),
     (lambda: koffi.struct("EPack", {"a": "int"}, pack=3), ValueError,
      "Packing of struct 'EPack' must be 1, 2, 4, 8 or 16"),
-    (lambda: koffi.struct("EKw", {"from": "int"}), koffi.Error, "Python keyword"),
+    (lambda: koffi.struct("EKw", {"__init__": "int"}), koffi.Error, "reserved"),
     (lambda: koffi.struct("ENot valid", {"a": "int"}), koffi.Error, "Invalid type name"),
     (lambda: koffi.struct("EMember", {"a b": "int"}), koffi.Error, "Invalid member name"),
     (lambda: koffi.struct("ESpec", {"a": 42}), TypeError, "annotation 42 is not a C type"),

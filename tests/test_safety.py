@@ -231,7 +231,7 @@ def _range(t: str) -> tuple[int, int]:
 
 
 def _variadic_kind(t: str) -> int:
-    lo, _hi = _range(t)
+    lo = _range(t)[0]
     if koffi.sizeof(t) < 8:
         return 0 if lo < 0 or koffi.sizeof(t) < 4 else 1
     return 2 if lo < 0 else 3
@@ -331,3 +331,35 @@ def test_decode_count_must_be_an_int() -> None:
 def test_load_of_an_empty_path_raises() -> None:
     with pytest.raises(koffi.LoadError):
         koffi.load("")
+
+
+@FAST
+@given(value=st.integers(-(1 << 80), 1 << 80))
+def test_void_pointer_members_are_range_checked(value: int) -> None:
+    S = _void_member()
+    top = (1 << (8 * ctypes.sizeof(ctypes.c_void_p))) - 1
+    if 0 <= value <= top:
+        assert struct.unpack("@P", bytes(S(p=value)))[0] == value
+    else:
+        with pytest.raises(OverflowError, match=r"SafetyVoidMember\.p"):
+            bytes(S(p=value))
+
+
+_void_member_class: list[Any] = []
+
+
+def _void_member() -> Any:
+    if not _void_member_class:
+        _void_member_class.append(koffi.struct("SafetyVoidMember", {"p": "void *"}))
+    return _void_member_class[0]
+
+
+def test_freed_pointers_are_refused_as_member_values() -> None:
+    T = koffi.struct("SafetyPtrMember", {"p": "int *"})
+    q = koffi.alloc("int", 1)
+    copy = koffi.Pointer(q.address, koffi.type("int"))
+    assert struct.unpack("@P", bytes(T(p=copy)))[0] == q.address
+    koffi.free(q)
+    for ref in (q, copy):
+        with pytest.raises(ValueError, match=r"SafetyPtrMember\.p: .*already freed"):
+            bytes(T(p=ref))

@@ -18,7 +18,7 @@ from koffi_typed.pointer import Cast, Pointer, compatible, new_pointer
 from koffi_typed.typesystem import Type
 
 __all__ = ["CallbackConverter", "PointerConverter", "StringConverter", "cast_argument",
-           "cast_converter", "check_callback_signature"]
+           "cast_converter", "check_callback_signature", "may_return_temporary"]
 
 _UNITS = {"String": 1, "String16": 2, "String32": 4}
 _ENCODINGS = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}
@@ -305,6 +305,38 @@ class PointerConverter(Converter):
         if self.type.disposable:
             heap.dispose(self.type, raw)
         return new_pointer(raw, self.ref)
+
+    def result_within(self, raw: Any, temporaries: tuple[object, ...]) -> object:
+        """The result, when C may have returned a pointer into memory made for this call
+        only: such a `Pointer` keeps that memory alive and is bounded by it."""
+        pointer = self.result(raw)
+        if isinstance(pointer, Pointer) and not self.type.disposable:
+            for temporary in temporaries:
+                extent = _extent(temporary)
+                if extent is not None and extent[0] <= raw < extent[0] + extent[1]:
+                    pointer.block = heap.Block(extent[0], extent[1], temporary)
+                    break
+            else:
+                pointer.block = heap.block_containing(raw)
+        return pointer
+
+
+def _extent(converted: object) -> tuple[int, int] | None:
+    """(address, size) of the memory a converter made for one call (a C buffer, an encoded
+    string), or ``None`` for what the caller owns (its own buffers, pointers)."""
+    if isinstance(converted, ctypes.Array):
+        return ctypes.addressof(converted), ctypes.sizeof(converted)
+    if isinstance(converted, bytes):
+        return ctypes.cast(ctypes.c_char_p(converted), ctypes.c_void_p).value or 0, \
+            len(converted) + 1
+    return None
+
+
+def may_return_temporary(result: Any, converters: list[Any]) -> bool:
+    """Whether a pointer result may point into memory made for the call (the generated
+    caller then hands the converted arguments to `PointerConverter.result_within`)."""
+    return type(result) is PointerConverter and any(
+        isinstance(c, (PointerConverter, StringConverter)) for c in converters)
 
 
 def text_unit(ref: Type) -> int:
