@@ -708,7 +708,8 @@ class Slot:
 
 
 class CountedPointerCodec(PointerCodec):
-    """A pointer member whose element count is another member: lists in and out."""
+    """A pointer member whose element count is another member: lists and buffers in, lists
+    out (a buffer given for it stays the value when C kept the pointer)."""
 
     elem: Codec
 
