@@ -220,9 +220,9 @@ class _Parser:
             nxt = self.peek(2)
         return nxt.text == "*" and nxt.kind == "punct"
 
-    def function_pointer(self, result: TypeExpr, named: bool) -> tuple[TypeExpr, str | None]:
+    def function_pointer(self, result: TypeExpr) -> tuple[TypeExpr, str | None]:
         """``(conv? * [name] [N]...)(params)`` after ``result``: a pointer (or array of
-        pointers) to an anonymous prototype, and the declared name (when ``named``)."""
+        pointers) to an anonymous prototype, and the declared name (if any)."""
         open_tok = self.tok
         if self.depth >= MAX_NESTING:
             raise self.fail("Too many nested function pointer types")
@@ -239,10 +239,7 @@ class _Parser:
             self.advance()
             self.skip_qualifiers()
         name = None
-        if self.tok.kind == "ident":
-            if not named:
-                raise self.fail(f"Unexpected name {quote(self.tok.text)} in a type "
-                                "specifier (write the function pointer type without a name)")
+        if self.tok.kind == "ident":  # in a type string (a member's) the name is ignored
             name = self.tok.text
             self.advance()
         dims: list[tuple[str, int, int]] = []
@@ -286,7 +283,7 @@ class _Parser:
                 ptype = self.type_expr()
                 pname = None
                 if self.starts_declarator():
-                    ptype, pname = self.function_pointer(ptype, named=True)
+                    ptype, pname = self.function_pointer(ptype)
                 elif self.tok.kind == "ident":
                     pname = self.tok.text
                     self.advance()
@@ -398,7 +395,7 @@ def parse_type(text: str) -> TypeExpr:
     parser = _Parser(text)
     expr = parser.type_expr()
     if parser.starts_declarator():
-        expr, _ = parser.function_pointer(expr, named=False)
+        expr, _ = parser.function_pointer(expr)
     tok = parser.tok
     if tok.kind != "end":
         raise parser.fail(f"Unexpected token {quote(tok.text)} in type specifier")
@@ -412,7 +409,7 @@ def parse_member(text: str) -> tuple[TypeExpr, str]:
     expr = parser.type_expr()
     if not parser.starts_declarator():
         raise parser.fail("Expected a function pointer declarator '(*name)(...)'")
-    expr, name = parser.function_pointer(expr, named=True)
+    expr, name = parser.function_pointer(expr)
     if name is None:
         raise ParseError("Expected a member name in the function pointer declarator", text,
                          expr.name_pos)

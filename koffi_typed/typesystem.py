@@ -10,7 +10,7 @@ made of. `primitive` gives the primitive types by Koffi name, which ``koffi.type
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
@@ -46,6 +46,19 @@ class Member(NamedTuple):
     offset: int
     bits: int | None = None
     bit_offset: int | None = None
+
+    def __getitem__(self, key: Any) -> Any:
+        """``m['offset']`` reads a field by name, as in Koffi; ``m[2]`` stays positional."""
+        if isinstance(key, str):
+            if key not in self._fields:
+                raise KeyError(key)
+            return getattr(self, key)
+        return tuple.__getitem__(self, key)
+
+    def __repr__(self) -> str:
+        bits = f", bits={self.bits}, bit_offset={self.bit_offset}" if self.bits is not None \
+            else ""
+        return f"Member(name={self.name!r}, type={self.type.name!r}, offset={self.offset}{bits})"
 
 
 @dataclass(frozen=True)
@@ -151,8 +164,27 @@ class Type:
 
     def __repr__(self) -> str:
         extra = f", model={self._model.name!r}" if self._model is not host_model() else ""
+        if self.members is not None:
+            extra += " {" + ", ".join(_member_text(m) for m in self.members.values()) + "}"
         return (f"<Type {self.name!r} {self.primitive} size={self.size} "
                 f"align={self.alignment}{extra}>")
+
+    # Koffi's type objects are plain JavaScript objects: ``info['members']['b']['offset']``.
+    def keys(self) -> list[str]:
+        """The fields that apply to this type, as Koffi's type objects list them."""
+        return [key for key in INFO_KEYS if key in _ALWAYS or getattr(self, key) is not None]
+
+    def __getitem__(self, key: str) -> Any:
+        """``t['size']`` is ``t.size``, for every field in `keys`."""
+        if not isinstance(key, str) or key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
 
     def _set(self, key: str, value: object) -> None:
         object.__setattr__(self, key, value)
@@ -185,6 +217,17 @@ def install_explainer(explainer: Callable[[Type], str]) -> None:
     """Set what `Type.explain` runs (done once by `koffi_typed.callbacks`, which sits above
     the ABI package this needs)."""
     _explainer[:] = [explainer]
+
+
+INFO_KEYS: Final = ("name", "primitive", "size", "alignment", "disposable", "members", "ref",
+                    "length", "hint", "counted_by", "values", "proto")
+_ALWAYS: Final = frozenset({"name", "primitive", "size", "alignment", "disposable"})
+
+
+def _member_text(m: Member) -> str:
+    if m.bits is not None:
+        return f"{m.name}: {m.type.name} : {m.bits} @{m.offset}.{m.bit_offset}"
+    return f"{m.name}: {m.type.name} @{m.offset}"
 
 
 def is_integer(t: Type) -> bool:
@@ -297,7 +340,8 @@ def resolve_type(spec: object) -> Type:
     if isinstance(spec, str):
         cached = _registry.parsed.get(spec)
         if cached is None:
-            cached = _resolve_expr(parse_type(spec))
+            expr = parse_type(spec)
+            cached = _resolve_expr(expr)
             _registry.parsed[spec] = cached
         return cached
     found = getattr(spec, "__koffi_type__", None)
