@@ -55,7 +55,8 @@ class Library:
         try:
             symbol = self._dll[name]
         except AttributeError:
-            raise Error(f"Cannot find {what} '{name}' in shared library") from None
+            where = f"'{self.path}'" if self.path is not None else "of the running process"
+            raise Error(f"Cannot find {what} '{name}' in shared library {where}") from None
         return ctypes.cast(symbol, ctypes.c_void_p).value or 0
 
     def func(self, *args: Any) -> Function[..., Any]:

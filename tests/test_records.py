@@ -406,7 +406,7 @@ def test_from_buffer_bounds_and_offset() -> None:
     (Point(y="x"), TypeError, "Point.y: expected float \\(double\\), got str"),  # type: ignore[arg-type]
     (Outer(p=None), TypeError, "Point: expected Point instance or dict, got NoneType"),  # type: ignore[arg-type]
     (Outer(p=Node()), TypeError, "expected Point instance or dict, got Node"),  # type: ignore[arg-type]
-    (Node(next=5), TypeError, "Node.next: expected Pointer \\(Node \\*\\) or None, got int"),  # type: ignore[arg-type]
+    (Node(next=5), TypeError, "Node.next: expected Pointer \\(Node \\*\\), None, a buffer, a list or a Node, got int"),  # type: ignore[arg-type]
     (Node(next=koffi.Pointer(8, koffi.type("int"))), TypeError, "got a pointer to int"),
 ])
 def test_encode_errors_name_the_member(value: object, error: type, message: str) -> None:

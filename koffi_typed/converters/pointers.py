@@ -4,6 +4,7 @@ and buffers behind them, with write-back), function pointers, and `koffi.as_` ca
 from __future__ import annotations
 
 import ctypes
+import sys
 from typing import Any
 
 from koffi_typed import callstate, heap, marshal
@@ -11,13 +12,12 @@ from koffi_typed._codec import encode_text, read_string
 from koffi_typed.buffers import buffer_argument
 from koffi_typed.converters.base import Converter, bytearray_pointer, in_argument
 from koffi_typed.converters.records import record_memory, same_record
-from koffi_typed.declarations import FunctionInfo
 from koffi_typed.marshal import flat_record
 from koffi_typed.pointer import Cast, Pointer, compatible, new_pointer
 from koffi_typed.typesystem import Type
 
 __all__ = ["CallbackConverter", "PointerConverter", "StringConverter", "cast_argument",
-           "cast_converter", "check_callback_signature", "may_return_temporary"]
+           "cast_converter", "may_return_temporary"]
 
 _UNITS = {"String": 1, "String16": 2, "String32": 4}
 _ENCODINGS = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}
@@ -152,6 +152,7 @@ class PointerConverter(Converter):
         self.writes_back = direction != "in"
         self.writable = direction != "in" or not const
         self.elem = marshal.codec_for(t.ref) if t.ref.size else None
+        self.text_unit = text_unit(t.ref)
 
 
     def fast(self, var: str, slow: str) -> str:
@@ -198,6 +199,9 @@ class PointerConverter(Converter):
             return ctypes.c_void_p(live_address(self.label, value))
         if isinstance(value, Cast):
             return cast_argument(value, keep, self.direction)
+        if self.text_unit and (isinstance(value, str) or (
+                isinstance(value, list) and len(value) == 1 and isinstance(value[0], str))):
+            return self._text(value)
         try:
             buffer = buffer_argument(value, keep, self.writable)
         except TypeError as exc:
@@ -218,6 +222,23 @@ class PointerConverter(Converter):
                 raise in_argument(self.label, exc) from None
         raise TypeError(f"{self.label}: expected {self.type.name} (Pointer, None or a buffer), "
                         f"got {type(value).__name__}")
+
+    def _text(self, value: str | list[str]) -> object:
+        """Koffi's polymorphic strings: a str for ``void *``, ``int8_t *``, ``int16_t *`` or
+        ``int32_t *`` (encoded as UTF-8, UTF-16 or UTF-32 by the pointee's width), and
+        ``['text']``, whose first item C may rewrite in place (``_Inout_``/``_Out_``)."""
+        if isinstance(value, str):
+            if self.direction != "in":
+                raise TypeError(f"{self.label}: a str cannot receive what C writes into "
+                                f"{self.type.name}; pass a one-element list ['text']")
+            text = value
+        else:
+            text = value[0]
+        if "\0" in text:
+            raise ValueError(f"{self.label}: embedded NUL character in string")
+        unit = self.text_unit
+        data = text.encode(_ENCODINGS[unit], "surrogateescape" if unit == 1 else "strict")
+        return ctypes.create_string_buffer(data + b"\0" * unit, len(data) + unit)
 
     def _encode_pointee(self, elem: Any, value: object, keep: list[object]) -> object:
         """Copy a list or a record into temporary C memory (written back after the call)."""
@@ -247,6 +268,10 @@ class PointerConverter(Converter):
             cast_converter(value.type, self.direction, value.const).write_back(value.value,
                                                                               converted)
             return
+        if (self.text_unit and isinstance(value, list) and len(value) == 1
+                and isinstance(value[0], str) and isinstance(converted, ctypes.Array)):
+            value[0] = _text_before_nul(bytes(converted), self.text_unit)
+            return
         elem = self.elem
         if elem is None or not isinstance(converted, ctypes.Array):
             return
@@ -257,6 +282,11 @@ class PointerConverter(Converter):
         if isinstance(value, list):
             for i in range(len(value)):
                 value[i] = elem.decode(raw, i * elem.size)
+            if self.ref.disposable:  # e.g. _Out_ char **! : free what C allocated, once read
+                size = elem.size
+                for i in range(len(value)):
+                    heap.dispose(self.ref, int.from_bytes(raw[i * size:(i + 1) * size],
+                                                          sys.byteorder))
         elif twin is not None or (self.ref.python_class is not None
                                   and isinstance(value, self.ref.python_class)):
             elem.decode_into(value, raw, 0)
@@ -308,14 +338,27 @@ def may_return_temporary(result: Any, converters: list[Any]) -> bool:
         isinstance(c, (PointerConverter, StringConverter)) for c in converters)
 
 
+def text_unit(ref: Type) -> int:
+    """The character width a str is encoded with when passed for a pointer to ``ref``
+    (``void`` and 8-, 16-, 32-bit integers, as Koffi does), or 0 where a str is refused."""
+    if ref.primitive == "Void" and ref._prim is not None:
+        return 1
+    if ref.primitive in ("Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32"):
+        return ref.size
+    return 0
+
+
+def _text_before_nul(raw: bytes, unit: int) -> str:
+    zero = b"\0" * unit
+    at = raw.find(zero)
+    while at >= 0 and at % unit:
+        at = raw.find(zero, at + 1)
+    return raw[:at if at >= 0 else len(raw)].decode(
+        _ENCODINGS[unit], "surrogateescape" if unit == 1 else "replace")
+
+
 class CallbackConverter(PointerConverter):
     """Function pointers: Python callables (transient for the call), `Pointer` or None."""
-
-    def __init__(self, label: str, t: Type, direction: str, const: bool = False) -> None:
-        super().__init__(label, t, direction, const)
-        info = t.ref.proto if t.ref is not None else None
-        if isinstance(info, FunctionInfo):
-            check_callback_signature(info)
 
     def fast(self, var: str, slow: str) -> str:
         return f"(None if {var} is None else {slow})"
@@ -326,18 +369,6 @@ class CallbackConverter(PointerConverter):
             keep.append(lease)
             return ctypes.c_void_p(address)
         return super().convert(value, keep)
-
-
-def check_callback_signature(info: FunctionInfo) -> None:
-    """Raise `NotImplementedError` now for callbacks that ctypes cannot build."""
-    label = info.name or "callback"
-    if info.result.primitive in ("Record", "Union"):
-        raise NotImplementedError(
-            f"{label}: callbacks cannot return records by value yet (ctypes has no struct "
-            f"results for callbacks); return a pointer, or fill a '{info.result.name} *' "
-            "parameter")
-    if info.variadic:
-        raise NotImplementedError(f"{label}: variadic callbacks are not supported")
 
 
 _cast_converters: dict[tuple[int, str, bool], Any] = {}
@@ -361,5 +392,9 @@ def cast_converter(t: Type, direction: str, const: bool = False) -> Any:
 
 
 def cast_argument(cast: Cast, keep: list[object], direction: str = "in") -> object:
-    """What to pass for a `Cast`: its value converted as its own type and direction."""
-    return cast_converter(cast.type, direction, cast.const).convert(cast.value, keep)
+    """What to pass for a `Cast`: its value converted as its own type and direction; a bare
+    address (an int) passes as it is."""
+    value = cast.value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ctypes.c_void_p(check_address(f"as_({cast.type.name})", value))
+    return cast_converter(cast.type, direction, cast.const).convert(value, keep)
