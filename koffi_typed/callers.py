@@ -13,7 +13,7 @@ import builtins
 import ctypes
 import keyword
 import linecache
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from koffi_typed import callstate
@@ -30,7 +30,8 @@ def generate(plan: Plan, name: str) -> Callable[..., Any]:
     if plan.info.variadic:
         lines = _variadic_lines(name, params)
     else:
-        lines = _call_lines(name, plan.converters, plan.result, env, params)
+        lines = _call_lines(name, plan.converters, plan.result, env, params, plan.stack_tail,
+                            plan.tail_fill)
     return _compile(name, lines, env, f"<koffi_typed call {plan.name} {plan.address:#x}>")
 
 
@@ -112,14 +113,19 @@ def _variadic_lines(name: str, params: list[str]) -> list[str]:
 
 
 def _call_lines(name: str, converters: list[Any], result: Any, env: dict[str, Any],
-                params: list[str]) -> list[str]:
+                params: list[str], stack_tail: Sequence[bool] = (),
+                tail_fill: int = 0) -> list[str]:
     """The source of a generated caller: positional parameters, inline conversions (each
     converter's ``emit`` statements or ``fast`` expression, with its ``convert`` as the slow
-    path), the call, write-backs and the result conversion."""
+    path), the call, write-backs and the result conversion. The call arguments of the
+    converters flagged in ``stack_tail`` go last, after ``tail_fill`` dummy integers (see
+    `Plan._sysv_tail`)."""
     scoped = any(isinstance(c, CallbackConverter) for c in converters)
     body: list[str] = []
     call_args: list[str] = []
+    tail_args: list[str] = ["0"] * tail_fill if any(stack_tail) else []
     for i, conv in enumerate(converters):
+        arg_list = tail_args if i < len(stack_tail) and stack_tail[i] else call_args
         var = params[i]
         env[f"_c{i}"] = conv.convert
         # slow paths get a list keeping their temporaries alive until the call returns
@@ -128,11 +134,12 @@ def _call_lines(name: str, converters: list[Any], result: Any, env: dict[str, An
         if emit is not None:
             lines, args = emit(var, i, slow, env)
             body += lines
-            call_args += args
+            arg_list += args
         else:
             env[f"_T{var}"] = conv.ctype
             body.append(f"c{i} = {conv.fast(var, slow)}")
-            call_args.append(f"c{i}")
+            arg_list.append(f"c{i}")
+    call_args += tail_args
     sret = getattr(result, "sret", False)
     if sret:
         env["_sret"] = result.buffer
