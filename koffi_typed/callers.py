@@ -31,7 +31,7 @@ def generate(plan: Plan, name: str) -> Callable[..., Any]:
         lines = _variadic_lines(name, params)
     else:
         lines = _call_lines(name, plan.converters, plan.result, env, params, plan.stack_tail,
-                            plan.tail_fill)
+                            plan.tail_fill, plan.leads)
     return _compile(name, lines, env, f"<koffi_typed call {plan.name} {plan.address:#x}>")
 
 
@@ -114,18 +114,20 @@ def _variadic_lines(name: str, params: list[str]) -> list[str]:
 
 def _call_lines(name: str, converters: list[Any], result: Any, env: dict[str, Any],
                 params: list[str], stack_tail: Sequence[bool] = (),
-                tail_fill: int = 0) -> list[str]:
+                tail_fill: int = 0, leads: Sequence[int] = ()) -> list[str]:
     """The source of a generated caller: positional parameters, inline conversions (each
     converter's ``emit`` statements or ``fast`` expression, with its ``convert`` as the slow
     path), the call, write-backs and the result conversion. The call arguments of the
     converters flagged in ``stack_tail`` go last, after ``tail_fill`` dummy integers (see
-    `Plan._sysv_tail`)."""
+    `Plan._sysv_tail`); ``leads`` dummy integers go before each argument's own."""
     scoped = any(isinstance(c, CallbackConverter) for c in converters)
     body: list[str] = []
     call_args: list[str] = []
     tail_args: list[str] = ["0"] * tail_fill if any(stack_tail) else []
     for i, conv in enumerate(converters):
         arg_list = tail_args if i < len(stack_tail) and stack_tail[i] else call_args
+        if i < len(leads):
+            arg_list += ["0"] * leads[i]
         var = params[i]
         env[f"_c{i}"] = conv.convert
         # slow paths get a list keeping their temporaries alive until the call returns

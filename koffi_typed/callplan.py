@@ -49,12 +49,16 @@ class Plan:
         host = host_name()
         types = [a.type for a in info.arguments] + [info.result]
         self.lowered = lowering_applies(host, types, info.variadic)
-        placements: Any = abi.classify(info) if self.lowered else None
+        # arm32: every call, for the core registers libffi would fill back (`scalar_lead`)
+        planned = self.lowered or (host == "arm32_hf" and not info.variadic)
+        placements: Any = abi.classify(info) if planned else None
         n = len(info.arguments)
         #: System V x86-64: arguments passed after every register argument, and the dummy
         #: integer arguments that use up the registers first (see `_sysv_tail`).
         self.stack_tail = [False] * n
         self.tail_fill = 0
+        #: Dummy integer arguments to pass before each argument (see `Cursor.scalar_lead`).
+        self.leads = [0] * n
         result_label = f"{label}(): result"
         if placements is None:
             self.converters: list[Any] = [
@@ -77,6 +81,7 @@ class Plan:
                         host, a_label, a.type, placements.arguments[i], cursor))
                 else:
                     self.converters.append(make_converter(a_label, a.type, a.direction))
+                    self.leads[i] = cursor.scalar_lead(placements.arguments[i])
                 cursor.advance(placements.arguments[i])
             self.result = carried_result(host, result_label, info.result, placements.result) \
                 if by_value(info.result) else make_converter(result_label, info.result)

@@ -48,6 +48,7 @@ from layoutgen import Record
 
 BATCH = 16
 N_BATCHES = int(os.environ.get("KOFFI_ABI_CROSS_BATCHES", "12"))
+N_FAMILY_BATCHES = int(os.environ.get("KOFFI_ABI_CROSS_FAMILY_BATCHES", "2"))
 JOBS = max(1, int(os.environ.get("KOFFI_ABI_CROSS_JOBS", str(os.cpu_count() or 1))))
 RUN_TIMEOUT = 900.0
 DRIVER = Path(__file__).resolve().parent / "abi_cross_driver.py"
@@ -102,6 +103,7 @@ class Case:
     batch: list[Record]
     signatures: list[abigen.Signature]
     seed: int
+    families: bool = False
 
 
 _CASES: list[Case] = []
@@ -110,7 +112,7 @@ _CASES: list[Case] = []
 def cases() -> list[Case]:
     """The batches, generated once per session with a fixed seed."""
     if not _CASES:
-        @settings(max_examples=N_BATCHES, derandomize=True, database=None, deadline=None,
+        @settings(max_examples=max(1, N_BATCHES), derandomize=True, database=None, deadline=None,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck))
         @given(batch=abigen.batches(BATCH), sig_seed=st.integers(0, 2**32 - 1),
                value_seed=st.integers(0, 2**32 - 1))
@@ -119,7 +121,18 @@ def cases() -> list[Case]:
             sigs = [s for i, r in enumerate(batch) for s in abigen.signatures(r.name, i, rnd)]
             _CASES.append(Case(batch, sigs, value_seed))
 
-        collect()
+        @settings(max_examples=max(1, N_FAMILY_BATCHES), derandomize=True, database=None,
+                  deadline=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(batch=abigen.family_batch(), sig_seed=st.integers(0, 2**32 - 1),
+               value_seed=st.integers(0, 2**32 - 1))
+        def collect_families(batch: list[Record], sig_seed: int, value_seed: int) -> None:
+            sigs = abigen.family_signatures(batch, random.Random(sig_seed))
+            _CASES.append(Case(batch, sigs, value_seed, families=True))
+
+        if N_BATCHES:
+            collect()
+        if N_FAMILY_BATCHES:
+            collect_families()
     return _CASES
 
 
@@ -129,21 +142,25 @@ def case_file(target: str, work: Path) -> Path:
     from koffi_typed import c
 
     abi = lg.ABI_OF_TARGET[target]
+    wide = lg.POINTER_BITS[target] == 64  # __int128 exists
     batches: list[dict[str, Any]] = []
     for case in cases():
         classes = lg.declare(case.batch, koffi, c)
         chosen = {r.name: abigen.union_choice(r, koffi.abi.layout(classes[r.name], abi))
                   for r in case.batch if r.kind == "union"}
-        library = tad.build(case.batch, case.signatures, chosen, target)
+        sigs = [s for s in case.signatures if wide or not s.int128]
+        library = tad.build(case.batch, sigs, chosen, target)
         batches.append({
             "records": json.loads(lg.batch_to_json(case.batch)),
-            "signatures": [[s.name, s.record, s.args, s.give] for s in case.signatures],
+            "signatures": [s.to_json() for s in sigs],
             "chosen": chosen,
             "seed": case.seed,
             "library": str(library),
+            "families": case.families,
         })
     path = work / f"{target}-cases.json"
-    path.write_text(json.dumps({"repo": str(cbuild.REPO_ROOT), "batches": batches}))
+    path.write_text(json.dumps({"repo": str(cbuild.REPO_ROOT), "batches": batches,
+                                "char_signed": abigen.CHAR_SIGNED[target]}))
     return path
 
 
@@ -253,7 +270,8 @@ def _stop_runs() -> Any:
 
 def summary_line(target: str, result: dict[str, Any], seconds: float) -> str:
     k, t = counts(result["koffi"]), counts(result["ctypes"])
-    return (f"abi-diff {target}: {result['signatures']} signatures, koffi ok={k['ok']}, "
+    return (f"abi-diff {target}: {result['signatures']} signatures "
+            f"({result['family_signatures']} of the families), koffi ok={k['ok']}, "
             f"unsupported={k['unsupported']}, wrong={k['wrong']}, crash={k['crash']}; "
             f"ctypes ok={t['ok']}, wrong={t['wrong']}, crash={t['crash']}, "
             f"layout-mismatch={t['layout']} "
@@ -307,6 +325,7 @@ def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
 
     assert not result["setup_errors"], result["setup_errors"]
     assert result["signatures"] >= 150 or N_BATCHES * BATCH * 4 < 150, line
+    assert result["family_signatures"] >= 80 * N_FAMILY_BATCHES, line
     failures = [f"{f['signature']}: {f['status']} on {target}; expected {f['expected']}, "
                 f"got {f['got']}\n{f['c']}" for f in result["failures"]]
     k = counts(result["koffi"])

@@ -191,6 +191,10 @@ class LoweredArgument:
         raise TypeError("not a callback converter")  # pragma: no cover
 
 
+class _RawLongDouble(ctypes.c_longdouble):
+    """A ``long double`` result kept as its bytes (ctypes converts only the base type)."""
+
+
 class LoweredResult:
     """A record result: a structure of its eightbytes, or a hidden result pointer."""
 
@@ -204,6 +208,10 @@ class LoweredResult:
         self.sret = placement.kind == "sret"
         if self.sret:
             self.ctype: Any = ctypes.c_void_p
+        elif [k for _, _, k in placement.pieces] == ["ldouble"]:
+            # x87 class: st0. libffi returns any structure of that class in memory, so the
+            # result is a long double, of a subclass that ctypes hands back unconverted
+            self.ctype = _RawLongDouble
         elif placement.kind == "reg":
             self.ctype = words_struct(f"lowered_{t.name}",
                                        [PIECE_CTYPES[k] for _, _, k in placement.pieces])
@@ -286,6 +294,16 @@ class Cursor:
         gap = placement.stack_offset - self.stack_end
         assert gap >= 0 and gap % self.word == 0, (placement, self.stack_end)
         return len(self.gprs) - self.used + gap // self.word
+
+    def scalar_lead(self, placement: Any) -> int:
+        """Dummy words to pass before a scalar that libffi places itself. Only arm32: when
+        the AAPCS gives up the last core registers (rule C.6: an argument that does not
+        fit goes on the stack and NCRN becomes 4), libffi keeps them free once anything is
+        on the stack, and would put a later small argument there."""
+        if self.gprs is not arm32_hf.CORE or placement.stack_offset is None \
+                or placement.kind != "stack" or set(placement.classes) <= _FP_CLASSES:
+            return 0
+        return len(self.gprs) - self.used
 
     def advance(self, placement: Any) -> None:
         """Account for ``placement``, the next argument."""
