@@ -62,10 +62,11 @@ def _call_variadic(plan: Plan, fixed: tuple[object, ...], pairs: tuple[object, .
 
 def _variadic_caller(plan: Plan, specs: tuple[object, ...]) -> Callable[..., Any]:
     """A generated caller for the fixed arguments plus variadic arguments of ``specs``."""
-    converters = plan.variadic_converters(specs)
+    shape = plan.variadic_shape(specs)
     env = _base_env(plan)
-    params = _parameter_names(len(converters), [])
-    lines = _call_lines("variadic_call", converters, plan.result, env, params)
+    params = _parameter_names(len(shape.converters), [])
+    lines = _call_lines("variadic_call", shape.converters, plan.result, env, params,
+                        shape.stack_tail, shape.tail_fill, shape.leads)
     return _compile("variadic_call", lines, env,
                     f"<koffi_typed call {plan.name} {len(specs)} varargs>")
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from koffi_typed import abi
 from koffi_typed.abi.sysv_x64 import GPRS as _SYSV_GPRS
-from koffi_typed.carriers import Carrier, blob_ctype, words_struct
+from koffi_typed.carriers import Carrier, words_struct
 from koffi_typed.converters import make_converter
 from koffi_typed.converters.base import arg_label
 from koffi_typed.converters.records import (
-    BlobArgument,
     CarriedArgument,
     CarriedResult,
     Cursor,
@@ -32,100 +32,80 @@ from koffi_typed.datamodel import host_name
 from koffi_typed.declarations import Argument, FunctionInfo
 from koffi_typed.typesystem import Type, is_integer, resolve_type
 
-__all__ = ["Plan", "by_value", "mark_register_ints"]
+__all__ = ["Plan", "Shape", "by_value", "mark_register_ints", "needs_plan"]
 
 _VARIADIC_PROMOTIONS = {"Float32": "double", "Bool": "int", "Int8": "int", "UInt8": "int",
                         "Int16": "int", "UInt16": "int"}  # C's default argument promotions
 
 
+@dataclass
+class Shape:
+    """The converters of one call shape (the declared arguments, plus the variadic ones of
+    one call), and where their call arguments go: ``leads`` dummy integers before each one
+    (`Cursor`), ``stack_tail`` ones after every other argument behind ``tail_fill`` dummy
+    integers (`Plan._sysv_tail`)."""
+
+    converters: list[Any]
+    leads: list[int]
+    stack_tail: list[bool]
+    tail_fill: int = 0
+
+
 class Plan:
-    """A function's call plan, built once: converters, result conversion, C entry point."""
+    """A function's call plan, built once: converters, result conversion, C entry point.
+
+    Where the host ABI plan matters (`needs_plan`), each argument is converted as its
+    placement says (records, unions, 128-bit integers by value; floating-point values that
+    a variadic function takes in integer registers); elsewhere the argument's own converter
+    is used and libffi places it.
+    """
 
     def __init__(self, info: FunctionInfo, address: int) -> None:
         self.info = info
         self.address = address
         self.name = info.name or "<anonymous>"
-        label = self.name
         host = host_name()
         types = [a.type for a in info.arguments] + [info.result]
-        self.lowered = lowering_applies(host, types, info.variadic)
-        # arm32: every call, for the core registers libffi would fill back (`scalar_lead`)
-        planned = self.lowered or (host == "arm32_hf" and not info.variadic)
-        placements: Any = abi.classify(info) if planned else None
-        n = len(info.arguments)
-        #: System V x86-64: arguments passed after every register argument, and the dummy
-        #: integer arguments that use up the registers first (see `_sysv_tail`).
-        self.stack_tail = [False] * n
-        self.tail_fill = 0
-        #: Dummy integer arguments to pass before each argument (see `Cursor.scalar_lead`).
-        self.leads = [0] * n
-        result_label = f"{label}(): result"
-        if placements is None:
-            self.converters: list[Any] = [
-                _record_or_blob(arg_label(label, i, a), a.type, a.direction, info, i)
-                for i, a in enumerate(info.arguments)]
-            self.result: Any = _record_or_blob(result_label, info.result, "in", info, -1)
-        elif host == "sysv_x64":
-            self.converters = [
-                _sysv_argument(arg_label(label, i, a), a, placements.arguments[i])
-                for i, a in enumerate(info.arguments)]
-            self.result = _sysv_result(result_label, info.result, placements.result)
-            self._sysv_tail(placements)
-        else:
-            cursor = Cursor(host, placements)
-            self.converters = []
-            for i, a in enumerate(info.arguments):
-                a_label = arg_label(label, i, a)
-                if by_value(a.type):
-                    self.converters.append(carried_argument(
-                        host, a_label, a.type, placements.arguments[i], cursor))
-                else:
-                    self.converters.append(make_converter(a_label, a.type, a.direction))
-                    self.leads[i] = cursor.scalar_lead(placements.arguments[i])
-                cursor.advance(placements.arguments[i])
-            self.result = carried_result(host, result_label, info.result, placements.result) \
-                if by_value(info.result) else make_converter(result_label, info.result)
+        self.lowered = needs_plan(host, info, types)
+        placements: Any = abi.classify(info) if self.lowered else None
+        labels = [arg_label(self.name, i, a) for i, a in enumerate(info.arguments)]
+        shape = _shape(host, list(info.arguments), labels, placements)
+        self.converters = shape.converters
+        self.leads = shape.leads
+        self.stack_tail = shape.stack_tail
+        self.tail_fill = shape.tail_fill
+        self.result: Any = _result(host, f"{self.name}(): result", info.result,
+                                   placements.result if placements is not None else None)
         mark_register_ints(info, self.converters, placements)
-        self.nargs = n
+        self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`).
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
 
-    def _sysv_tail(self, placements: Any) -> None:
-        """A MEMORY-class record of at most 16 bytes goes on the stack as separate integer
-        words, which libffi puts on the stack only once the integer registers are used up.
-        Then every stack argument moves after the register arguments (libffi assigns
-        registers and stack slots in argument order, so this changes nothing else), behind
-        dummy integers using up the free registers, and dummy words fill the stack gaps the
-        plan leaves before such words (16-aligned records)."""
-        if not any(getattr(c, "stack_tail", False) for c in self.converters):
-            return
-        used = sum(1 for r in placements.result.registers if r in _SYSV_GPRS)
-        end = 0
-        for i, (conv, p) in enumerate(zip(self.converters, placements.arguments)):
-            used += sum(1 for r in p.registers if r in _SYSV_GPRS)
-            if p.stack_offset is None:
-                continue
-            self.stack_tail[i] = True
-            if getattr(conv, "stack_tail", False):
-                conv.lead = (p.stack_offset - end) // 8
-            end = p.stack_offset + p.stack_size
-        self.tail_fill = len(_SYSV_GPRS) - used
-
-    def variadic_converters(self, specs: tuple[object, ...]) -> list[Any]:
-        """Converters for the fixed arguments plus variadic arguments of types ``specs``
+    def variadic_shape(self, specs: tuple[object, ...]) -> Shape:
+        """The call shape of the fixed arguments plus variadic arguments of types ``specs``
         (promoted as C promotes them)."""
-        converters = list(self.converters)
-        for j, spec in enumerate(specs):
+        types = []
+        for spec in specs:
             t = resolve_type(spec)
             promoted = _VARIADIC_PROMOTIONS.get(t.primitive)
-            if promoted is not None:
-                t = resolve_type(promoted)
-            converters.append(make_converter(f"{self.name}(): variadic argument {j + 1}", t))
-        extended = FunctionInfo(self.info.name, self.info.arguments + tuple(
-            Argument(None, c.type) for c in converters[self.nargs:]), self.info.result)
-        mark_register_ints(extended, converters)
-        return converters
+            types.append(resolve_type(promoted) if promoted is not None else t)
+        arguments = list(self.info.arguments) + [Argument(None, t) for t in types]
+        extended = FunctionInfo(self.info.name, tuple(arguments), self.info.result,
+                                variadic=True, convention=self.info.convention)
+        labels = [arg_label(self.name, i, a) for i, a in enumerate(self.info.arguments)]
+        labels += [f"{self.name}(): variadic argument {j + 1}" for j in range(len(types))]
+        host = host_name()
+        if needs_plan(host, extended, [*types, self.info.result]) or self.lowered:
+            placements = abi.classify(self.info, variadic_types=types)
+            shape = _shape(host, arguments, labels, placements)
+        else:
+            placements = None
+            shape = Shape(self.converters + [make_converter(label, t) for label, t in
+                                             zip(labels[self.nargs:], types)],
+                          self.leads + [0] * len(types), self.stack_tail + [False] * len(types))
+        mark_register_ints(extended, shape.converters, placements)
+        return shape
 
     def explain(self) -> str:
         """How each argument is passed on the host (`koffi.abi.classify`), and the lowering."""
@@ -135,10 +115,90 @@ class Plan:
                      "(separate c_uint64/c_double arguments), MEMORY results through an "
                      "explicit hidden pointer.")
         elif self.lowered:
-            text += ("\nRecords by value are carried as placed above: floating-point "
-                     "aggregates as structures of their float fields, others as separate "
-                     "integer words, by-reference ones as a pointer to a copy.")
+            text += ("\nValues are carried as placed above: floating-point aggregates as "
+                     "structures of their float fields, other records and values in integer "
+                     "registers as separate integer words, by-reference ones as a pointer to "
+                     "a copy.")
         return text
+
+
+def needs_plan(host: str, info: FunctionInfo, types: list[Type]) -> bool:
+    """Whether calls of ``info`` (with these argument and result types) follow the host ABI
+    plan: a record, union or 128-bit integer by value; every call on arm32 (see
+    `Cursor.scalar_lead`; variadic ones pass floating-point values in core registers); a
+    floating-point variadic argument on riscv64 (integer registers)."""
+    if host == "arm32_hf" or lowering_applies(host, types, False):
+        return True
+    return info.variadic and host.startswith(("riscv64", "loongarch64")) and any(
+        t.primitive in _FLOATS for t in types)
+
+
+_FLOATS = ("Float32", "Float64", "LongDouble")
+
+
+def _shape(host: str, arguments: list[Argument], labels: list[str], placements: Any) -> Shape:
+    """The converters of ``arguments`` as the host ABI plan ``placements`` places them
+    (``None``: no plan, each argument's own converter)."""
+    n = len(arguments)
+    shape = Shape([], [0] * n, [False] * n)
+    if placements is None:
+        shape.converters = [make_converter(label, a.type, a.direction)
+                            for label, a in zip(labels, arguments)]
+        return shape
+    if host == "sysv_x64":
+        shape.converters = [_sysv_argument(label, a, p) for label, a, p in
+                            zip(labels, arguments, placements.arguments)]
+        _sysv_tail(shape, placements)
+        return shape
+    cursor = Cursor(host, placements)
+    for i, (label, a, p) in enumerate(zip(labels, arguments, placements.arguments)):
+        if _carried(a.type, p):
+            shape.converters.append(carried_argument(host, label, a.type, p, cursor))
+        else:
+            shape.converters.append(make_converter(label, a.type, a.direction))
+            shape.leads[i] = cursor.scalar_lead(p)
+        cursor.advance(p)
+    return shape
+
+
+def _carried(t: Type, placement: Any) -> bool:
+    """Whether a value goes through the plan: records, unions, 128-bit integers, and
+    floating-point values placed in integer registers (variadic, arm32 and riscv64)."""
+    return by_value(t) or (t.primitive in _FLOATS and placement.classes
+                           and not set(placement.classes) & _FP_CLASSES)
+
+
+_FP_CLASSES = frozenset({"FP", "VFP", "SSE", "HFA", "X87"})
+
+
+def _result(host: str, label: str, t: Type, placement: Any) -> Any:
+    if placement is None or not _carried(t, placement):
+        return make_converter(label, t)
+    if host == "sysv_x64":
+        return _sysv_result(label, t, placement)
+    return carried_result(host, label, t, placement)
+
+
+def _sysv_tail(shape: Shape, placements: Any) -> None:
+    """A MEMORY-class record of at most 16 bytes goes on the stack as separate integer
+    words, which libffi puts on the stack only once the integer registers are used up. Then
+    every stack argument moves after the register arguments (libffi assigns registers and
+    stack slots in argument order, so this changes nothing else), behind dummy integers
+    using up the free registers, and dummy words fill the stack gaps the plan leaves before
+    such words (16-aligned records)."""
+    if not any(getattr(c, "stack_tail", False) for c in shape.converters):
+        return
+    used = sum(1 for r in placements.result.registers if r in _SYSV_GPRS)
+    end = 0
+    for i, (conv, p) in enumerate(zip(shape.converters, placements.arguments)):
+        used += sum(1 for r in p.registers if r in _SYSV_GPRS)
+        if p.stack_offset is None:
+            continue
+        shape.stack_tail[i] = True
+        if getattr(conv, "stack_tail", False):
+            conv.lead = (p.stack_offset - end) // 8
+        end = p.stack_offset + p.stack_size
+    shape.tail_fill = len(_SYSV_GPRS) - used
 
 
 def mark_register_ints(info: FunctionInfo, converters: list[Any],
@@ -188,21 +248,3 @@ def _sysv_result(label: str, t: Type, placement: Any) -> Any:
     if placement.kind == "ignored":
         return CarriedResult(label, t, None)
     return LoweredResult(label, t, placement)
-
-
-def _record_or_blob(label: str, t: Type, direction: str, info: FunctionInfo,
-                    index: int) -> Any:
-    """The converter for a parameter (``index``) or the result (-1) of a variadic function
-    (or of one with no value the ABI plan carries). Records ctypes cannot describe are
-    lowered to a structure built from the host ABI's placement; on RISC-V every record is
-    (libffi mis-places single-float structs once the FP registers are used up)."""
-    record = t.primitive in ("Record", "Union")
-    if not (record and host_name().startswith("riscv64") and not info.variadic):
-        try:
-            return make_converter(label, t, direction)
-        except NotImplementedError:
-            if not record or info.variadic:
-                raise
-    plan = abi.classify(info)
-    placement = plan.result if index < 0 else plan.arguments[index]
-    return BlobArgument(label, t, blob_ctype(host_name(), t, placement))

@@ -126,7 +126,18 @@ def main(argv: list[str]) -> int:
         for sig in sigs:
             tad.run_signature(sig, rnd, batch, ktypes, filler, lib, cdll, cts)
 
+    import abi_examples
+
+    examples: dict[str, tuple[str, str]] = {}
+    for name, check in abi_examples.EXAMPLES.items():
+        def run_example(check: Any = check) -> str:
+            check(koffi.load(spec["examples"]), koffi, spec["char_signed"])
+            return "passed"
+
+        examples[name] = tad.run_forked(run_example)
+
     result = {
+        "examples": examples,
         "python": sys.version.split()[0],
         "machine": platform.machine(),
         "pointer_bits": ctypes.sizeof(ctypes.c_void_p) * 8,

@@ -74,12 +74,14 @@ class Signature:
     the record by value); ``result`` is ``'h'`` (the ``uint64_t`` checksum of the
     arguments), ``'R'`` (the record, copied from a trailing ``const R *src``: *give*), or
     ``'c'``, ``'q'``, ``'u'`` (a ``char`` / ``__int128`` derived from the checksum).
-    ``record`` is ``""`` when the signature has no record."""
+    ``record`` is ``""`` when the signature has no record. With ``fixed`` >= 1 the function
+    is variadic and the arguments from that index on are its variadic ones."""
 
     name: str
     record: str
     args: str
     result: str = "h"
+    fixed: int = -1
 
     @property
     def give(self) -> bool:
@@ -90,12 +92,30 @@ class Signature:
         """Whether the signature needs a target with ``__int128``."""
         return bool(INT128_KINDS & set(self.args + self.result))
 
+    @property
+    def variadic(self) -> bool:
+        return self.fixed >= 0
+
     def c_params(self) -> list[str]:
         types = {**ARG_TYPES, "R": self.record}
         params = [f"{types[k]} a{j}" for j, k in enumerate(self.args)]
+        if self.variadic:
+            return params[:self.fixed] + ["..."]
         if self.give:
             params.append(f"const {self.record} *src")
         return params or ["void"]
+
+    def c_variadic_reads(self) -> list[str]:
+        """Statements reading the variadic arguments into ``a<j>`` (C's promotions)."""
+        if not self.variadic:
+            return []
+        types = {**ARG_TYPES, "R": self.record}
+        lines = ["va_list ap;", f"va_start(ap, a{self.fixed - 1});"]
+        for j in range(self.fixed, len(self.args)):
+            k = self.args[j]
+            read = "(char)va_arg(ap, int)" if k == "c" else f"va_arg(ap, {types[k]})"
+            lines.append(f"{types[k]} a{j} = {read};")
+        return lines + ["va_end(ap);"]
 
     def c_result(self) -> str:
         return self.record if self.give else RESULT_TYPES[self.result]
@@ -103,16 +123,27 @@ class Signature:
     def koffi_decl(self, kname: str) -> str:
         types = {**ARG_TYPES, "R": kname}
         params = [f"{types[k]} a{j}" for j, k in enumerate(self.args)]
+        if self.variadic:
+            params = params[:self.fixed] + ["..."]
         if self.give:
             params.append(f"{kname} *src")
         result = kname if self.give else RESULT_TYPES[self.result]
         return f"{result} {self.name}({', '.join(params)})"
 
-    def to_json(self) -> list[str]:
-        return [self.name, self.record, self.args, self.result]
+    def koffi_args(self, args: Sequence[Any], kname: str) -> list[Any]:
+        """The call's arguments: variadic ones as (type, value) pairs."""
+        if not self.variadic:
+            return list(args)
+        types = {**ARG_TYPES, "R": kname}
+        pairs = [x for k, a in zip(self.args[self.fixed:], args[self.fixed:])
+                 for x in (types[k], a)]
+        return [*args[:self.fixed], *pairs]
+
+    def to_json(self) -> list[Any]:
+        return [self.name, self.record, self.args, self.result, self.fixed]
 
     @classmethod
-    def from_json(cls, data: Sequence[str]) -> Signature:
+    def from_json(cls, data: Sequence[Any]) -> Signature:
         return cls(*data)
 
 
@@ -256,8 +287,8 @@ def family_signatures(batch: Sequence[Record], rnd: random.Random) -> list[Signa
     """Signatures aimed at each family's special placements (see the module docstring)."""
     sigs: list[Signature] = []
 
-    def add(record: str, args: str, result: str = "h") -> None:
-        sigs.append(Signature(f"fam_{len(sigs)}", record, args, result))
+    def add(record: str, args: str, result: str = "h", fixed: int = -1) -> None:
+        sigs.append(Signature(f"fam_{len(sigs)}", record, args, result, fixed))
 
     for r in batch:
         n = r.name
@@ -267,11 +298,13 @@ def family_signatures(batch: Sequence[Record], rnd: random.Random) -> list[Signa
             add(n, "d" * rnd.randint(5, 7) + "R" + "d" + "R")  # does not fit any more
             add(n, "i" * 8 + "d" * 8 + "RRi")
             add(n, "d" * rnd.randint(0, 8), "R")
+            add(n, "idRd" + "d" * rnd.randint(0, 8) + "R", fixed=1)  # variadic
         elif n.startswith("P"):
             add(n, "R" + "i" * rnd.randint(6, 8))      # MEMORY class, then stack integers
             add(n, "i" * rnd.randint(1, 5) + "R" + "i" * rnd.randint(6, 8))
             add(n, "R" + "d" * 9 + "i" * 7 + "c")
             add(n, "i" * 7 + "R" + "i", "R")
+            add(n, "R" + "i" * rnd.randint(0, 7) + "Rd", fixed=1)
         else:
             add(n, "R" * rnd.randint(9, 16))           # many large records by value
             add(n, "i" + "R" * rnd.randint(9, 16) + "d")
@@ -288,6 +321,12 @@ def family_signatures(batch: Sequence[Record], rnd: random.Random) -> list[Signa
         if not INT128_KINDS & set(args):
             args += rnd.choice("qu")
         add("", args, rnd.choice("hqu"))
+    for _ in range(8):  # variadic: floating-point values in integer registers (arm32,
+        # riscv64), promoted chars, even register pairs
+        fixed = rnd.randint(1, 4)
+        kinds = "idcdd" + ("q" if rnd.random() < 0.5 else "")
+        add("", "".join(rnd.choice(kinds) for _ in range(fixed + rnd.randint(1, 10))),
+            rnd.choice("hc"), fixed)
     add("", "i" * 7 + "q" + "i", "q")
     add("", "iq" * 4 + "i", "u")
     add("", "c" * 9 + "uc", "c")
@@ -478,7 +517,7 @@ _C_RESULTS = {
 def render_library(batch: Sequence[Record], sigs: Sequence[Signature],
                    chosen: dict[str, int]) -> str:
     """C source: the records, a checksum function per record and every signature."""
-    out = [lg.render_c(batch), "#include <string.h>", C_PRELUDE]
+    out = [lg.render_c(batch), "#include <string.h>", "#include <stdarg.h>", C_PRELUDE]
     for r in batch:
         out.append(f"static uint64_t ck_{r.name}(uint64_t h, const {r.name} *p) {{")
         members = range(len(r.members)) if r.kind == "struct" else [chosen[r.name]]
@@ -491,6 +530,7 @@ def render_library(batch: Sequence[Record], sigs: Sequence[Signature],
         if s.give:
             out.append("    return *src;")
         else:
+            out.extend(f"    {line}" for line in s.c_variadic_reads())
             out.append(f"    uint64_t h = {SEED:#x}ULL;")
             for j, k in enumerate(s.args):
                 if k == "R":

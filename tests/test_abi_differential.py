@@ -189,11 +189,11 @@ def run_signature(sig: abigen.Signature, rnd: random.Random, batch: Sequence[Rec
         if sig.give:
             out = fn(*args, src)
             return str(filler.checksum(sig.record, out))
-        return str(fn(*args))
+        return str(fn(*sig.koffi_args(args, kname)))
 
     record(sig, "koffi", expected, run_forked(via_koffi), batch)
 
-    if kt is None or set(sig.args + sig.result) - set("idRh"):
+    if kt is None or set(sig.args + sig.result) - set("idRh") or sig.variadic:
         COUNTS["ctypes"]["n/a"] += 1  # plain ctypes has no __int128 (and char is bytes)
         return
     ct = cts[sig.record]

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import abi_examples
 import abigen
 import cbuild
 import layoutgen as lg
@@ -52,6 +53,7 @@ N_FAMILY_BATCHES = int(os.environ.get("KOFFI_ABI_CROSS_FAMILY_BATCHES", "2"))
 JOBS = max(1, int(os.environ.get("KOFFI_ABI_CROSS_JOBS", str(os.cpu_count() or 1))))
 RUN_TIMEOUT = 900.0
 DRIVER = Path(__file__).resolve().parent / "abi_cross_driver.py"
+EXAMPLES_C = Path(__file__).resolve().parent / "c" / "abi_issue12.c"
 MARKER = "ABI-CROSS-RESULT "
 INSTALL_HINT = "run .ci/install-foreign-pythons (called by .ci/install-toolchains)"
 
@@ -158,9 +160,11 @@ def case_file(target: str, work: Path) -> Path:
             "library": str(library),
             "families": case.families,
         })
+    examples = cbuild.build_shared([EXAMPLES_C], target, flags=("-w",))
     path = work / f"{target}-cases.json"
     path.write_text(json.dumps({"repo": str(cbuild.REPO_ROOT), "batches": batches,
-                                "char_signed": abigen.CHAR_SIGNED[target]}))
+                                "char_signed": abigen.CHAR_SIGNED[target],
+                                "examples": str(examples)}))
     return path
 
 
@@ -283,17 +287,20 @@ def counts(d: dict[str, int]) -> dict[str, int]:
     return {key: 0 for key in ("ok", "unsupported", "wrong", "crash", "layout")} | d
 
 
+_CROSS_TESTS = ("test_by_value_cross", "test_examples_cross")
+
+
 def selected_targets(request: pytest.FixtureRequest) -> list[str]:
     """The targets of this test that the session will run, in order."""
-    name = request.node.originalname
     found = [item.callspec.params["target"] for item in request.session.items
-             if getattr(item, "originalname", None) == name and hasattr(item, "callspec")]
+             if getattr(item, "originalname", None) in _CROSS_TESTS
+             and hasattr(item, "callspec")]
     return [t for t in CROSS_TARGETS if t in found]
 
 
-@pytest.mark.cross
-@pytest.mark.parametrize("target", CROSS_TARGETS)
-def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
+def finished_run(target: str, request: pytest.FixtureRequest) -> tuple[Run, dict[str, Any]]:
+    """The target's run (started with every selected target's), waited for, and its
+    result; skips or fails the test when there is none."""
     start_runs([t for t in START_ORDER if t in selected_targets(request) or t == target])
     run = _RUNS[target]
     if run.skip:
@@ -307,7 +314,23 @@ def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
     if code != 0 or not lines:
         pytest.fail(f"the {target} driver exited with {code}\n--- stdout ---\n{out[-4000:]}"
                     f"\n--- stderr ---\n{err[-6000:]}", pytrace=False)
-    result = json.loads(lines[-1][len(MARKER):])
+    return run, json.loads(lines[-1][len(MARKER):])
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("target", CROSS_TARGETS)
+@pytest.mark.parametrize("name", list(abi_examples.EXAMPLES))
+def test_examples_cross(target: str, name: str, request: pytest.FixtureRequest) -> None:
+    """Each example of issue 12 (``abi_examples.py``) on each target."""
+    _, result = finished_run(target, request)
+    status, text = result["examples"][name]
+    assert (status, text) == ("ok", "passed"), f"{name} on {target}: {status}: {text}"
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("target", CROSS_TARGETS)
+def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
+    run, result = finished_run(target, request)
     seconds = run.end - run.start
     line = summary_line(target, result, seconds)
     detail = (f"  {target}: build {run.build_seconds:.1f} s, foreign run "

@@ -423,6 +423,8 @@ class CarriedResult:
         size = self.type.size
         if self.carrier is None:
             return self.codec.decode(bytes(size), 0)
+        if isinstance(raw, int):  # a scalar restype, which ctypes converted
+            return self.codec.decode(raw.to_bytes(ctypes.sizeof(self.ctype), "little"), 0)
         data = bytes(raw)
         moves = self.carrier.moves
         if moves is not None:
@@ -455,6 +457,10 @@ def carried_result(host: str, label: str, t: Type, placement: Any) -> CarriedRes
         minimum = _SRET_WORDS.get(host, 3)
         return CarriedResult(label, t, word_carrier(f"carried_{t.name}", t.size, word,
                                                     minimum))
+    if placement.kind == "reg" and t.primitive not in ("Record", "Union") and t.size <= 8:
+        # a floating-point result in integer registers (arm32 variadic functions: r0, r0:r1)
+        scalar = ctypes.c_uint32 if t.size <= 4 else ctypes.c_uint64
+        return CarriedResult(label, t, Carrier(scalar, None, max(t.size, 4)))
     if placement.kind == "reg" and not set(placement.classes) & _FP_CLASSES:
         return CarriedResult(label, t, word_carrier(f"carried_{t.name}", t.size, word))
     raise NotImplementedError(f"{label}: returning {t.name} ({placement.reason}) cannot be "
