@@ -100,7 +100,7 @@ class Signature:
         types = {**ARG_TYPES, "R": self.record}
         params = [f"{types[k]} a{j}" for j, k in enumerate(self.args)]
         if self.variadic:
-            return params[:self.fixed] + ["..."]
+            return [*params[:self.fixed], "..."]
         if self.give:
             params.append(f"const {self.record} *src")
         return params or ["void"]
@@ -115,7 +115,7 @@ class Signature:
             k = self.args[j]
             read = "(char)va_arg(ap, int)" if k == "c" else f"va_arg(ap, {types[k]})"
             lines.append(f"{types[k]} a{j} = {read};")
-        return lines + ["va_end(ap);"]
+        return [*lines, "va_end(ap);"]
 
     def c_result(self) -> str:
         return self.record if self.give else RESULT_TYPES[self.result]
@@ -124,7 +124,7 @@ class Signature:
         types = {**ARG_TYPES, "R": kname}
         params = [f"{types[k]} a{j}" for j, k in enumerate(self.args)]
         if self.variadic:
-            params = params[:self.fixed] + ["..."]
+            params = [*params[:self.fixed], "..."]
         if self.give:
             params.append(f"{kname} *src")
         result = kname if self.give else RESULT_TYPES[self.result]
@@ -219,7 +219,7 @@ def float_records(draw: st.DrawFn, prefix: str, count: int) -> list[Record]:
         kind = "union" if draw(st.integers(0, 5)) == 5 else "struct"
         pack = draw(st.sampled_from([None, None, None, 1, 2, 4]))
         record = Record(f"{prefix}{len(records)}", kind, pack, tuple(members))
-        size, _ = natural_size(record, records + [record])
+        size, _ = natural_size(record, [*records, record])
         if 4 <= size <= 64:
             records.append(record)
     return records

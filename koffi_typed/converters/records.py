@@ -291,7 +291,7 @@ class Cursor:
             return self.gprs.index(regs[0]) - self.used
         if placement.stack_offset is None:
             return 0
-        gap = placement.stack_offset - self.stack_end
+        gap: int = placement.stack_offset - self.stack_end
         assert gap >= 0 and gap % self.word == 0, (placement, self.stack_end)
         return len(self.gprs) - self.used + gap // self.word
 
