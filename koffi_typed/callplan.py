@@ -129,7 +129,7 @@ def needs_plan(host: str, info: FunctionInfo, types: list[Type]) -> bool:
     floating-point variadic argument on riscv64 (integer registers)."""
     if host == "arm32_hf" or lowering_applies(host, types, False):
         return True
-    return info.variadic and host.startswith(("riscv64", "loongarch64")) and any(
+    return info.variadic and host.startswith(("riscv64", "loongarch64", "aarch64_win")) and any(
         t.primitive in _FLOATS for t in types)
 
 

@@ -2,8 +2,10 @@
 
 `ctypes_record` is the plain structure with the record's layout (where ctypes describes it
 correctly); `words_struct` builds the eightbyte structures of the System V x86-64 lowering;
-`blob_ctype` builds, for the other hosts, a structure libffi classifies the way the ABI
-plan places the record (abi.md §3.1).
+`fp_carrier` the structure of float fields of a value passed by floating-point class,
+`word_carrier` one of integer words; `blob_ctype` builds, for the other hosts, one structure
+libffi classifies the way the ABI plan places the record (abi.md §3.1). No carrier has an
+array field.
 """
 
 from __future__ import annotations
@@ -238,9 +240,8 @@ def blob_ctype(host: str, t: Type, placement: Any) -> Any:
                 f"{t.name}: an 8-aligned record of {size} bytes (packed) cannot be passed by "
                 "value through ctypes on this ABI")
         return words_struct(f"blob_{t.name}", [ctypes.c_uint64] * (size // 8))
-    if host.startswith("x86"):
-        words = [ctypes.c_uint32] * (size // 4) + [ctypes.c_uint8] * (size % 4)
-        return words_struct(f"blob_{t.name}", words or [ctypes.c_uint8])
+    if host.startswith("x86"):  # the record's exact size: Windows returns 1, 2, 4, 8 in eax
+        return words_struct(f"blob_{t.name}", [ctypes.c_uint8] * max(size, 1))
     word = 8 if (t.alignment >= 8 or host != "arm32_hf") else 4
     return word_carrier(f"blob_{t.name}", size, word).ctype
 
