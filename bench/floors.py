@@ -45,7 +45,7 @@ def main() -> int:
         _fields_ = [("w0", ctypes.c_uint64), ("w1", ctypes.c_double)]
 
     class Rec:
-        __slots__ = ("_koffi_keep", "a", "b", "c", "d", "e", "f")
+        __slots__ = ("__koffi_keep__", "a", "b", "c", "d", "e", "f")
 
     class Pointer:
         __slots__ = ("address", "block", "type")

@@ -1,14 +1,18 @@
-"""Command line: ``python -m koffi_typed demo``."""
+"""Command line: ``koffi-typed demo`` (the installed console script) or
+``python -m koffi_typed demo``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch the sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m koffi_typed")
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    prog = "koffi-typed" if script.startswith("koffi-typed") else "python -m koffi_typed"
+    parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="call real C through every feature family and show it")
     sub.add_parser("layout", help="print a record's layout and how it is passed, per ABI",

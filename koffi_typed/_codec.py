@@ -13,6 +13,7 @@ import math
 import struct
 from typing import Any, Final, Union
 
+from koffi_typed import heap
 from koffi_typed.pointer import Pointer, compatible
 
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for mypyc)
@@ -20,6 +21,7 @@ Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for m
 _U64: Final = struct.Struct("<Q")
 _F64: Final = struct.Struct("<d")
 _PAGE: Final = 4096
+_ADDRESS_MAX: Final = (1 << (8 * ctypes.sizeof(ctypes.c_void_p))) - 1
 
 
 def _describe(value: object) -> str:
@@ -41,6 +43,21 @@ def to_int(label: str, ctype: str, value: object) -> int:
     if isinstance(value, (bool, float, str, bytes)) or not hasattr(value, "__index__"):
         raise _wrong_type(label, f"int ({ctype})", value)
     return int(value.__index__())
+
+
+def encode_text(label: str, value: str, unit: int) -> bytes:
+    """``value`` encoded for ``unit``-byte C characters, without a terminator; an embedded NUL
+    (C would see a truncated string) or an unencodable character raise `ValueError`."""
+    at = value.find("\0")
+    if at >= 0:
+        raise ValueError(f"{label}: embedded NUL character at index {at} (C would see a "
+                         "truncated string)")
+    encoding = "utf-8" if unit == 1 else "utf-16-le" if unit == 2 else "utf-32-le"
+    try:
+        return value.encode(encoding, "surrogateescape" if unit == 1 else "strict")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{label}: cannot encode {value[exc.start:exc.end]!r} at index "
+                         f"{exc.start} as {encoding.upper()} ({exc.reason})") from None
 
 
 def read_string(address: int, unit: int) -> bytes:
@@ -350,18 +367,103 @@ def _pointer_fmt(size: int) -> struct.Struct:
     return struct.Struct("<Q" if size == 8 else "<I")
 
 
+# Memory made for values given to pointer members (records, lists, buffers), by address, for
+# as long as the `Nested` lease holding it lives (the call's keep list, or a record's
+# ``_koffi_keep``): writing back an ``_Out_``/``_Inout_`` record finds it here.
+_nested: dict[int, Nested] = {}
+
+
+class Nested:
+    """C memory standing for a Python value behind a pointer member, for one call.
+
+    ``codec`` is ``None`` for a buffer (C reads and writes the buffer's own storage);
+    ``count`` is -1 for one record, else the number of list items.
+    """
+
+    address: int
+    data: bytearray | None
+    pin: Any
+    value: object
+    codec: Codec | None
+    count: int
+    registry: dict[int, Nested]  # held here: module globals are gone at interpreter exit
+
+    def __init__(self, data: bytearray | None, pin: Any, value: object, codec: Codec | None,
+                 count: int) -> None:
+        self.registry = _nested
+        self.data = data
+        self.pin = pin
+        self.address = ctypes.addressof(pin)
+        self.value = value
+        self.codec = codec
+        self.count = count
+        _nested[self.address] = self
+
+    def __del__(self) -> None:
+        registry = self.registry
+        if registry.get(self.address) is self:
+            del registry[self.address]
+
+    def write_back(self) -> None:
+        """Copy what C left in the memory into the Python value it was made from."""
+        codec = self.codec
+        data = self.data
+        if codec is None or data is None:
+            return
+        if self.count < 0:
+            codec.decode_into(self.value, data, 0)
+            return
+        items: Any = self.value
+        if not isinstance(items, list):
+            return
+        step = codec.size
+        in_place = isinstance(codec, (RecordCodec, UnionCodec))
+        for i in range(min(self.count, len(items))):
+            if in_place and isinstance(items[i], codec.cls):  # type: ignore[attr-defined]
+                codec.decode_into(items[i], data, i * step)
+            else:
+                items[i] = codec.decode(data, i * step)
+
+
+def _nest_bytes(data: bytearray, value: object, codec: Codec | None, count: int) -> Nested:
+    if not data:
+        data = bytearray(1)
+    pin = (ctypes.c_char * len(data)).from_buffer(data)
+    return Nested(data, pin, value, codec, count)
+
+
+def nest_buffer(value: object) -> Nested | None:
+    """A `Nested` lease on a buffer's own storage (read-only buffers are copied: C never
+    writes into immutable objects), or ``None`` if ``value`` has no buffer or is empty."""
+    if not isinstance(value, (bytes, bytearray, memoryview, array.array)):
+        return None
+    view = memoryview(value)
+    if view.nbytes == 0:
+        return None
+    if view.readonly or not view.c_contiguous:
+        return _nest_bytes(bytearray(view.tobytes()), None, None, -1)
+    pin = (ctypes.c_char * view.nbytes).from_buffer(view.cast("B"))
+    return Nested(None, pin, value, None, -1)
+
+
 class PointerCodec(Codec):
-    """Typed pointers: `Pointer` values or ``None`` (NULL); plain ints only for ``void *``."""
+    """Typed pointers: `Pointer` values or ``None`` (NULL); plain ints only for ``void *``.
+
+    A buffer, a record of the pointee type or a list of pointee values is placed in memory
+    made for the call (`Nested`), and written back for ``_Out_``/``_Inout_`` records.
+    """
 
     fmt: struct.Struct
     pointee: Any
     void: bool
+    resolve: Any  # Type -> Codec (`marshal.codec_for`), for values behind the pointer
 
     def __init__(self, size: int, label: str, ctype: str, pointee: Any, void: bool) -> None:
         super().__init__(size, label, ctype)
         self.fmt = _pointer_fmt(size)
         self.pointee = pointee
         self.void = void
+        self.resolve = None
 
     def address_of(self, value: object, keep: list[object]) -> int:
         if value is None:
@@ -370,10 +472,69 @@ class PointerCodec(Codec):
             if not self.void and not compatible(self.pointee, value.type):
                 raise TypeError(f"{self.label}: expected {self.ctype}, got a pointer to "
                                 f"{value.type.name}")
+            block = value.block if value.block is not None else heap.block_at(value.address)
+            if block is not None and block.freed:
+                raise ValueError(f"{self.label}: memory at {block.address:#x} was already "
+                                 "freed")
             return value.address
         if self.void and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0 or value > _ADDRESS_MAX:
+                raise OverflowError(f"{self.label}: {value} is out of range for an address "
+                                    f"[0, {_ADDRESS_MAX:#x}]")
             return value
-        raise _wrong_type(self.label, f"Pointer ({self.ctype}) or None", value)
+        nested = self.nest(value, keep)
+        if nested is not None:
+            return nested.address
+        if isinstance(value, (bytes, bytearray, memoryview, array.array)):
+            return 0  # an empty buffer
+        expected = f"Pointer ({self.ctype}), None, a buffer"
+        if self.void:
+            expected += " or koffi.as_()"
+        elif self.pointee.python_class is not None:
+            expected += f", a list or a {self.pointee.name}"
+        else:
+            expected += " or a list"
+        raise _wrong_type(self.label, expected, value)
+
+    def element_codec(self) -> Codec | None:
+        resolve = self.resolve
+        if resolve is None or self.pointee.size == 0:
+            return None
+        codec: Codec = resolve(self.pointee)
+        return codec
+
+    def nest(self, value: object, keep: list[object]) -> Nested | None:
+        """Memory for a buffer, a list or a record given for this pointer, kept in ``keep``."""
+        nested = nest_buffer(value)
+        if nested is None and not self.void:
+            codec = self.element_codec()
+            if codec is None:
+                return None
+            cls = self.pointee.python_class
+            if isinstance(value, (list, tuple)):
+                step = codec.size
+                data = bytearray(step * len(value))
+                for i in range(len(value)):
+                    codec.encode(data, i * step, value[i], keep)
+                nested = _nest_bytes(data, value, codec, len(value))
+            elif (cls is not None and isinstance(value, cls)) or (
+                    isinstance(value, dict) and isinstance(codec, (RecordCodec, UnionCodec))):
+                data = bytearray(codec.size)
+                codec.encode(data, 0, value, keep)
+                nested = _nest_bytes(data, value, codec, -1)
+        if nested is not None:
+            keep.append(nested)
+        return nested
+
+    def keep_nested(self, obj: object, name: str, buf: Buffer, offset: int) -> bool:
+        """If this member of ``obj`` still points at the memory made for its current value,
+        write that memory back into the value and keep it (True)."""
+        address: int = self.fmt.unpack_from(buf, offset)[0]
+        nested = _nested.get(address)
+        if nested is None or nested.value is not getattr(obj, name, None):
+            return False
+        nested.write_back()
+        return True
 
     def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
         self.fmt.pack_into(buf, offset, self.address_of(value, keep))
@@ -417,7 +578,7 @@ class StringCodec(Codec):
         if value is None:
             address = 0
         elif isinstance(value, str):
-            data = value.encode(self.encoding, "surrogateescape" if self.unit == 1 else "strict")
+            data = encode_text(self.label, value, self.unit)
             cbuf = ctypes.create_string_buffer(data + b"\0" * self.unit, len(data) + self.unit)
             keep.append(cbuf)
             address = ctypes.addressof(cbuf)
@@ -465,6 +626,10 @@ class ArrayCodec(Codec):
         if self.hint == "String" and isinstance(value, (str, bytes)):
             self.encode_text(buf, offset, value)
             return
+        if isinstance(value, str) and self.encoding and isinstance(self.elem, IntCodec) and (
+                self.hint != "Bytes"):  # Koffi: text into int8_t[N], char16_t[N] 'Typed'...
+            self.encode_text(buf, offset, value)
+            return
         if isinstance(value, (bytes, bytearray, memoryview)) and (
                 self.hint == "Bytes" or self.elem.size == 1):
             data = bytes(value)[:self.size]
@@ -489,12 +654,14 @@ class ArrayCodec(Codec):
             buf[start:end] = bytes(end - start)
 
     def encode_text(self, buf: bytearray, offset: int, value: str | bytes) -> None:
+        """A str keeps room for its NUL terminator (cut to fit, as Koffi does); bytes are raw
+        and may fill all the elements."""
         if isinstance(value, str):
-            data = value.encode(self.encoding, "surrogateescape" if self.elem.size == 1
-                                else "strict")
+            data = encode_text(self.label, value, self.elem.size)
+            room = self.size - self.elem.size
         else:
             data = value
-        room = self.size - self.elem.size
+            room = self.size
         data = data[:room - room % self.elem.size] if len(data) > room else data
         buf[offset:offset + self.size] = data + bytes(self.size - len(data))
 
@@ -541,7 +708,8 @@ class Slot:
 
 
 class CountedPointerCodec(PointerCodec):
-    """A pointer member whose element count is another member: lists in and out."""
+    """A pointer member whose element count is another member: lists and buffers in, lists
+    out (a buffer given for it stays the value when C kept the pointer)."""
 
     elem: Codec
 
@@ -549,17 +717,8 @@ class CountedPointerCodec(PointerCodec):
         super().__init__(size, label, ctype, pointee, False)
         self.elem = elem
 
-    def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
-        if not isinstance(value, (list, tuple)):
-            super().encode(buf, offset, value, keep)
-            return
-        step = self.elem.size
-        data = bytearray(step * len(value))
-        for i in range(len(value)):
-            self.elem.encode(data, i * step, value[i], keep)
-        cbuf = ctypes.create_string_buffer(bytes(data), max(len(data), 1))
-        keep.append(cbuf)
-        self.fmt.pack_into(buf, offset, ctypes.addressof(cbuf))
+    def element_codec(self) -> Codec | None:
+        return self.elem
 
     def decode_n(self, buf: Buffer, offset: int, count: int) -> object:
         address: int = self.fmt.unpack_from(buf, offset)[0]
@@ -568,6 +727,17 @@ class CountedPointerCodec(PointerCodec):
         step = self.elem.size
         data = ctypes.string_at(address, step * count)
         return [self.elem.decode(data, i * step) for i in range(count)]
+
+
+def _item_count(codec: Codec, items: Any) -> int:
+    """How many elements a counted member's value holds (buffers count by element size)."""
+    if isinstance(items, (bytes, bytearray, memoryview, array.array)):
+        elem: Codec | None = None
+        if isinstance(codec, (CountedPointerCodec, ArrayCodec)):
+            elem = codec.elem
+        nbytes = memoryview(items).nbytes
+        return nbytes // elem.size if elem is not None and elem.size else nbytes
+    return len(items)
 
 
 class RecordCodec(Codec):
@@ -619,7 +789,7 @@ class RecordCodec(Codec):
                 if target < 0:
                     continue
                 items = values[i]
-                n = 0 if items is None else len(items)
+                n = 0 if items is None else _item_count(slots[i].codec, items)
                 declared = values[target]
                 if declared != n and declared != 0:
                     raise ValueError(f"{self.label}: mismatched dynamic length between "
@@ -665,12 +835,21 @@ class RecordCodec(Codec):
             self.fast.decode_into(obj, buf, offset)
             return
         slots = self.slots
+        nested = bool(_nested)
         for slot in slots:
             if slot.counted_by < 0:
-                setattr(obj, slot.name, slot.codec.decode(buf, offset + slot.offset))
+                codec = slot.codec
+                if nested and isinstance(codec, PointerCodec) and codec.keep_nested(
+                        obj, slot.name, buf, offset + slot.offset):
+                    continue
+                setattr(obj, slot.name, codec.decode(buf, offset + slot.offset))
         if self.counted:
             for slot in slots:
                 if slot.counted_by >= 0:
+                    codec = slot.codec
+                    if nested and isinstance(codec, PointerCodec) and codec.keep_nested(
+                            obj, slot.name, buf, offset + slot.offset):
+                        continue
                     count = getattr(obj, slots[slot.counted_by].name)
                     setattr(obj, slot.name, self.decode_counted(slot, buf, offset, count))
 
@@ -697,8 +876,8 @@ class UnionCodec(Codec):
 
     def encode(self, buf: bytearray, offset: int, value: object, keep: list[object]) -> None:
         if isinstance(value, self.cls):
-            buf[offset:offset + self.size] = value._koffi_bytes
-            keep.extend(value._koffi_keep)
+            buf[offset:offset + self.size] = value.__koffi_bytes__
+            keep.extend(value.__koffi_keep__)
             return
         if not isinstance(value, dict) or len(value) > 1:
             raise _wrong_type(self.label, f"{self.ctype} instance or a dict with one member",
@@ -717,5 +896,5 @@ class UnionCodec(Codec):
 
     def decode_into(self, obj: Any, buf: Buffer, offset: int) -> None:
         """Overwrite an existing union instance's bytes from C memory."""
-        obj._koffi_bytes = bytearray(buf[offset:offset + self.size])
-        obj._koffi_keep = []
+        obj.__koffi_bytes__ = bytearray(buf[offset:offset + self.size])
+        obj.__koffi_keep__ = []

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import builtins
 import ctypes
-import keyword
 import linecache
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from koffi_typed import callstate
 from koffi_typed.callplan import Plan
-from koffi_typed.converters.pointers import CallbackConverter
+from koffi_typed.converters.pointers import CallbackConverter, may_return_temporary
+from koffi_typed.names import verbatim
 
 __all__ = ["generate"]
 
@@ -36,12 +36,14 @@ def generate(plan: Plan, name: str) -> Callable[..., Any]:
 
 
 def _base_env(plan: Plan) -> dict[str, Any]:
-    """Names the generated callers use."""
-    return {"_f": plan.cfunc, "_r": plan.result.result, "_watch": callstate.watch,
-            "_raise": callstate.raise_pending,
-            "_variadic": lambda fixed, pairs: _call_variadic(plan, fixed, pairs),
-            "_byref": ctypes.byref, "_char_at": ctypes.c_char.from_buffer,
-            "_vcache": plan.variadic_cache}
+    """Names the generated callers use (recorded on the plan, which may swap ``_f``)."""
+    env = {"_f": plan.cfunc, "_r": plan.result.result, "_watch": callstate.watch,
+           "_raise": callstate.raise_pending,
+           "_variadic": lambda fixed, pairs: _call_variadic(plan, fixed, pairs),
+           "_byref": ctypes.byref, "_char_at": ctypes.c_char.from_buffer,
+           "_vcache": plan.variadic_cache}
+    plan.envs.append(env)
+    return env
 
 
 def _call_variadic(plan: Plan, fixed: tuple[object, ...], pairs: tuple[object, ...]) -> Any:
@@ -90,8 +92,7 @@ def _parameter_names(count: int, declared: list[str | None]) -> list[str]:
     names: list[str] = []
     for i in range(count):
         name = declared[i] if i < len(declared) else None
-        if (not name or not name.isidentifier() or keyword.iskeyword(name)
-                or name.startswith("_") or name in _RESERVED or name in names
+        if (not name or not verbatim(name) or name.startswith("_") or name in _RESERVED or name in names
                 or (name[:1] in "acekr" and name[1:].replace("_", "").isdigit())):
             name = f"a{i}"
         names.append(name)
@@ -159,6 +160,10 @@ def _call_lines(name: str, converters: list[Any], result: Any, env: dict[str, An
     emit_result = getattr(result, "emit_result", None)
     if emit_result is not None:
         tail = emit_result(raw, env)
+    elif may_return_temporary(result, converters):
+        env["_rt"] = result.result_within
+        temporaries = "".join(f"{a}, " for a in call_args)
+        tail = [f"return _rt(r, ({temporaries}))"]
     else:
         tail = ["return r" if result.raw_result else f"return _r({raw})"]
     lines = [f"def {name}({', '.join([*params, '/'])}):" if params else f"def {name}():"]

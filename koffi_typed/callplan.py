@@ -27,7 +27,7 @@ from koffi_typed.converters.records import (
     carried_result,
     lowering_applies,
 )
-from koffi_typed.converters.scalars import IntConverter
+from koffi_typed.converters.scalars import FloatConverter, IntConverter
 from koffi_typed.datamodel import host_name
 from koffi_typed.declarations import Argument, FunctionInfo
 from koffi_typed.typesystem import Type, is_integer, resolve_type
@@ -81,29 +81,43 @@ class Plan:
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
         #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`).
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
+        #: The globals of every caller generated for this plan (they hold ``_f``).
+        self.envs: list[dict[str, Any]] = []
+
+    def disable(self, stub: Callable[..., Any]) -> Any:
+        """Make every generated caller call ``stub`` instead of C; the ctypes function
+        pointer, which calls already in flight still hold, is returned (and forgotten)."""
+        cfunc, self.cfunc = self.cfunc, stub
+        for env in self.envs:
+            env["_f"] = stub
+        return cfunc
 
     def variadic_shape(self, specs: tuple[object, ...]) -> Shape:
-        """The call shape of the fixed arguments plus variadic arguments of types ``specs``
-        (promoted as C promotes them)."""
-        types = []
-        for spec in specs:
-            t = resolve_type(spec)
-            promoted = _VARIADIC_PROMOTIONS.get(t.primitive)
-            types.append(resolve_type(promoted) if promoted is not None else t)
-        arguments = list(self.info.arguments) + [Argument(None, t) for t in types]
-        extended = FunctionInfo(self.info.name, tuple(arguments), self.info.result,
-                                variadic=True, convention=self.info.convention)
+        """The call shape of the fixed arguments plus variadic arguments of types ``specs``.
+
+        Values are checked against the declared type, then passed as C's default argument
+        promotions say: ints narrower than ``int`` and ``bool`` already go to ctypes as
+        Python ints (a C ``int``), a ``float`` goes as a ``double``; the ABI places the
+        promoted types."""
+        declared = [resolve_type(spec) for spec in specs]
+        promoted = [resolve_type(_VARIADIC_PROMOTIONS[t.primitive])
+                    if t.primitive in _VARIADIC_PROMOTIONS else t for t in declared]
+        arguments = list(self.info.arguments) + [Argument(None, t) for t in declared]
+        extended = FunctionInfo(self.info.name, tuple(
+            list(self.info.arguments) + [Argument(None, t) for t in promoted]),
+            self.info.result, variadic=True, convention=self.info.convention)
         labels = [arg_label(self.name, i, a) for i, a in enumerate(self.info.arguments)]
-        labels += [f"{self.name}(): variadic argument {j + 1}" for j in range(len(types))]
+        labels += [f"{self.name}(): variadic argument {j + 1}" for j in range(len(declared))]
         host = host_name()
-        if needs_plan(host, extended, [*types, self.info.result]) or self.lowered:
-            placements = abi.classify(self.info, variadic_types=types)
-            shape = _shape(host, arguments, labels, placements)
+        if needs_plan(host, extended, [*promoted, self.info.result]) or self.lowered:
+            placements = abi.classify(self.info, variadic_types=promoted)
+            shape = _shape(host, arguments, labels, placements, self.nargs)
         else:
             placements = None
-            shape = Shape(self.converters + [make_converter(label, t) for label, t in
-                                             zip(labels[self.nargs:], types)],
-                          self.leads + [0] * len(types), self.stack_tail + [False] * len(types))
+            shape = Shape(self.converters + [_variadic_converter(label, t) for label, t in
+                                             zip(labels[self.nargs:], declared)],
+                          self.leads + [0] * len(declared),
+                          self.stack_tail + [False] * len(declared))
         mark_register_ints(extended, shape.converters, placements)
         return shape
 
@@ -136,29 +150,49 @@ def needs_plan(host: str, info: FunctionInfo, types: list[Type]) -> bool:
 _FLOATS = ("Float32", "Float64", "LongDouble")
 
 
-def _shape(host: str, arguments: list[Argument], labels: list[str], placements: Any) -> Shape:
-    """The converters of ``arguments`` as the host ABI plan ``placements`` places them
-    (``None``: no plan, each argument's own converter)."""
+def _shape(host: str, arguments: list[Argument], labels: list[str], placements: Any,
+           first_variadic: int = -1) -> Shape:
+    """The converters of ``arguments`` (the variadic ones from ``first_variadic`` on, with
+    their declared types) as the host ABI plan ``placements`` places them (``None``: no
+    plan, each argument's own converter)."""
     n = len(arguments)
     shape = Shape([], [0] * n, [False] * n)
+
+    def own(i: int, label: str, a: Argument) -> Any:
+        if 0 <= first_variadic <= i:
+            return _variadic_converter(label, a.type)
+        return make_converter(label, a.type, a.direction, a.const)
+
     if placements is None:
-        shape.converters = [make_converter(label, a.type, a.direction)
-                            for label, a in zip(labels, arguments)]
+        shape.converters = [own(i, label, a) for i, (label, a) in
+                            enumerate(zip(labels, arguments))]
         return shape
     if host == "sysv_x64":
-        shape.converters = [_sysv_argument(label, a, p) for label, a, p in
-                            zip(labels, arguments, placements.arguments)]
+        shape.converters = [
+            _sysv_argument(label, a, p) if by_value(a.type) else own(i, label, a)
+            for i, (label, a, p) in enumerate(zip(labels, arguments, placements.arguments))]
         _sysv_tail(shape, placements)
         return shape
     cursor = Cursor(host, placements)
     for i, (label, a, p) in enumerate(zip(labels, arguments, placements.arguments)):
         if _carried(a.type, p):
-            shape.converters.append(carried_argument(host, label, a.type, p, cursor))
+            t = a.type
+            if 0 <= first_variadic <= i and t.primitive in _VARIADIC_PROMOTIONS:
+                t = resolve_type(_VARIADIC_PROMOTIONS[t.primitive])  # a float, as a double
+            shape.converters.append(carried_argument(host, label, t, p, cursor))
         else:
-            shape.converters.append(make_converter(label, a.type, a.direction))
+            shape.converters.append(own(i, label, a))
             shape.leads[i] = cursor.scalar_lead(p)
         cursor.advance(p)
     return shape
+
+
+def _variadic_converter(label: str, t: Type) -> Any:
+    """The converter of a variadic argument declared as ``t`` (a ``float`` goes as a
+    ``double``; narrower ints and ``bool`` already go as a C ``int``)."""
+    if t.primitive == "Float32":
+        return FloatConverter(label, t, promoted=True)
+    return make_converter(label, t)
 
 
 def _carried(t: Type, placement: Any) -> bool:
@@ -225,10 +259,8 @@ def by_value(t: Type) -> bool:
 
 
 def _sysv_argument(label: str, a: Argument, placement: Any) -> Any:
-    """The converter of one argument on System V x86-64 (`lowering_applies`)."""
+    """The converter of a record, union or 128-bit integer argument on System V x86-64."""
     t = a.type
-    if not by_value(t):
-        return make_converter(label, t, a.direction)
     kind = placement.kind
     if kind == "ignored":
         return CarriedArgument(label, t, "none")

@@ -23,6 +23,10 @@ CONVENTIONS: Final = frozenset({"__cdecl", "__stdcall", "__fastcall", "__thiscal
 _SPECIFIERS: Final = frozenset({"signed", "unsigned", "char", "short", "int", "long", "float",
                                 "double", "void", "bool", "_Bool", "__int128"})
 _PUNCT: Final = ("...", "*", "!", "[", "]", "(", ")", ",", ";")
+#: Koffi's string type names stand for pointers to const characters (``str`` is
+#: ``const char *``).
+CONST_STRINGS: Final = frozenset({"str", "string", "str16", "string16", "str32", "string32",
+                                  "wstring"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,9 @@ class TypeExpr:
     name_pos: int
     suffixes: tuple[tuple[str, int, int], ...]
     text: str
+    #: The outermost pointer points to ``const`` data (``const char *``, ``int *const *``
+    #: is not: its pointee is a const pointer to writable ints).
+    readonly: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,30 +133,39 @@ class _Parser:
             return tok
         return None
 
-    def skip_qualifiers(self) -> None:
+    def skip_qualifiers(self) -> bool:
+        """Skip qualifiers; whether ``const`` was among them."""
+        const = False
         while self.tok.kind == "ident" and self.tok.text in QUALIFIERS:
+            const = const or self.tok.text == "const"
             self.i += 1
+        return const
 
     def type_expr(self) -> TypeExpr:
-        self.skip_qualifiers()
+        const = self.skip_qualifiers()
         start = self.tok
         if start.kind != "ident":
             if start.kind == "end":
                 raise self.fail("Unexpected end of type specifier, expected a type name")
             raise self.fail(f"Unexpected token {start.text!r}, expected a type name")
         if start.text in _SPECIFIERS:
-            name = self.specifiers()
+            name, more_const = self.specifiers()
+            const = const or more_const
         else:
             name = start.text
             self.i += 1
         suffixes: list[tuple[str, int, int]] = []
+        readonly = False
         while True:
             tok = self.tok
             if tok.kind == "ident" and tok.text in QUALIFIERS:
+                const = const or tok.text == "const"
                 self.i += 1
             elif tok.text in ("*", "!") and tok.kind == "punct":
                 self.i += 1
                 suffixes.append((tok.text, 0, tok.pos))
+                if tok.text == "*":  # qualifiers after the star apply to the pointer itself
+                    readonly, const = const, False
             elif tok.text == "[" and tok.kind == "punct":
                 dims: list[tuple[str, int, int]] = []
                 while self.tok.text == "[" and self.tok.kind == "punct":
@@ -160,7 +176,11 @@ class _Parser:
         levels = sum(1 for s in suffixes if s[0] != "!")
         if levels > MAX_INDIRECTIONS:
             raise ParseError("Too many type indirections", self.text, suffixes[-1][2])
-        return TypeExpr(name, start.pos, tuple(suffixes), self.text)
+        if suffixes and suffixes[-1][0] == "[]":
+            readonly = False
+        elif name in CONST_STRINGS and not any(s[0] == "*" for s in suffixes):
+            readonly = True
+        return TypeExpr(name, start.pos, tuple(suffixes), self.text, readonly)
 
     def array_dim(self) -> tuple[str, int, int]:
         open_tok = self.tok
@@ -179,14 +199,17 @@ class _Parser:
             raise self.fail("Expected ']' after array length")
         return ("[]", length, open_tok.pos)
 
-    def specifiers(self) -> str:
+    def specifiers(self) -> tuple[str, bool]:
+        """The primitive a run of specifiers names, and whether ``const`` was among them."""
         words: list[Token] = []
+        const = False
         while self.tok.kind == "ident" and (self.tok.text in _SPECIFIERS
                                             or self.tok.text in QUALIFIERS):
             if self.tok.text in _SPECIFIERS:
                 words.append(self.tok)
+            const = const or self.tok.text == "const"
             self.i += 1
-        return _combine_specifiers(words, self.text)
+        return _combine_specifiers(words, self.text), const
 
 
 def _combine_specifiers(words: list[Token], text: str) -> str:

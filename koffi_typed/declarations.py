@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from koffi_typed.cparser import CONVENTIONS, parse_prototype
-from koffi_typed.errors import ParseError
+from koffi_typed.cparser import CONVENTIONS, parse_prototype, parse_type
+from koffi_typed.errors import ParseError, with_proto_hint
 from koffi_typed.typehints import annotation_type
 from koffi_typed.typesystem import _TOKEN, Type, _resolve_expr, register_name, resolve_type
 
@@ -51,11 +51,14 @@ def inout(spec: object) -> Direction:
 
 @dataclass(frozen=True)
 class Argument:
-    """One declared parameter: name (or ``None``), type and direction."""
+    """One declared parameter: name (or ``None``), type, direction, and whether a pointer
+    parameter points to ``const`` data (C may not write through it: immutable buffers such
+    as ``bytes`` are accepted only there)."""
 
     name: str | None
     type: Type
     direction: str = "in"
+    const: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ class FunctionInfo:
     def __str__(self) -> str:
         params = ", ".join(
             ("" if a.direction == "in" else f"_{a.direction.capitalize()}_ ")
-            + a.type.name + (f" {a.name}" if a.name else "") for a in self.arguments)
+            + ("const " if a.const else "") + a.type.name + (f" {a.name}" if a.name else "")
+            for a in self.arguments)
         if self.variadic:
             params = f"{params}, ..." if params else "..."
         return f"{self.result.name} {self.name or ''}({params})"
@@ -109,11 +113,18 @@ def _finish(info: FunctionInfo) -> FunctionInfo:
 
 def parse_declaration(text: str, *, require_name: bool = True) -> FunctionInfo:
     """A `FunctionInfo` from a C prototype string."""
-    proto = parse_prototype(text)
+    try:
+        proto = parse_prototype(text)
+    except ParseError as exc:
+        hinted = with_proto_hint(exc)
+        if hinted is exc:
+            raise
+        raise hinted from None
     if require_name and proto.name is None:
         raise ParseError("Expected a function name in prototype", text,
                          len(text) - len(text.lstrip()))
-    args = tuple(Argument(p.name, _resolve_expr(p.type), p.direction) for p in proto.params)
+    args = tuple(Argument(p.name, _resolve_expr(p.type), p.direction, p.type.readonly)
+                 for p in proto.params)
     return _finish(FunctionInfo(proto.name, args, _resolve_expr(proto.result), proto.variadic,
                                 proto.convention))
 
@@ -125,8 +136,22 @@ def _classic_arg(spec: object) -> Argument:
         stripped = spec.strip()
         for marker, direction in (("_In_", "in"), ("_Out_", "out"), ("_Inout_", "inout")):
             if stripped.startswith(marker + " ") or stripped.startswith(marker + "\t"):
-                return Argument(None, resolve_type(stripped[len(marker):]), direction)
+                text = stripped[len(marker):]
+                return Argument(None, resolve_type(text), direction, _readonly(text))
+        return Argument(None, resolve_type(spec), "in", _readonly(spec))
     return Argument(None, resolve_type(spec), "in")
+
+
+def _readonly(text: str) -> bool:
+    """Whether the type string ``text`` is a pointer to ``const`` data."""
+    return "const" in text and parse_type(text).readonly
+
+
+def _annotation_readonly(annotation: object) -> bool:
+    """Whether an annotation's C type string (``Annotated[bytes, "const char *"]``) is a
+    pointer to ``const`` data."""
+    return any(isinstance(meta, str) and _readonly(meta)
+               for meta in getattr(annotation, "__metadata__", ()))
 
 
 def classic_declaration(args: Sequence[object]) -> FunctionInfo:
@@ -170,7 +195,7 @@ def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
             t = annotation_type(ann, namespace)[0]
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{fn.__name__}(): parameter {pname!r}: {exc}") from None
-        args.append(Argument(pname, t, direction))
+        args.append(Argument(pname, t, direction, _annotation_readonly(ann)))
     ret = hints.get("return", type(None))
     result = resolve_type("void") if ret is type(None) or ret is None else \
         annotation_type(ret, namespace)[0]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes.util
 import errno as errno_module
+import importlib.machinery
+import json
 import math
 import os
 import shutil
@@ -23,7 +25,7 @@ from typing import Annotated, Any
 import koffi_typed as koffi
 from koffi_typed import c
 
-__all__ = ["main"]
+__all__ = ["describe_build", "main"]
 
 
 @koffi.struct(name="tm")
@@ -239,10 +241,60 @@ def call_libm_and_zlib() -> bool:
     return ok
 
 
+def _build_record(package: str) -> dict[str, str]:
+    """What the build that installed ``package`` did with mypyc (``setup.py`` writes it);
+    empty for a source tree or an editable install."""
+    try:
+        with open(os.path.join(package, "_build.json"), encoding="utf-8") as record:
+            data = json.load(record)
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _shadowed_copy(package: str) -> str | None:
+    """Another koffi_typed on ``sys.path`` hidden by the one imported from the current
+    directory (``python -m`` from a checkout root imports the source tree first)."""
+    here = os.path.dirname(package)
+    cwd = os.getcwd()
+    others = [p for p in sys.path if os.path.abspath(p or cwd) not in (here, cwd)]
+    if os.path.abspath(here) != cwd:
+        return None
+    spec = importlib.machinery.PathFinder.find_spec("koffi_typed", others)
+    if spec is None or spec.origin is None:
+        return None
+    other = os.path.dirname(os.path.abspath(spec.origin))
+    return None if other == package else other
+
+
+def describe_build() -> str:
+    """Says truthfully whether the running koffi_typed is compiled, where it was imported
+    from and, when it is pure Python, why."""
+    package = os.path.dirname(os.path.abspath(koffi.__file__ or "."))
+    record = _build_record(package)
+    if koffi.compiled:
+        kind = "compiled with mypyc"
+    elif record.get("mypyc") == "failed":
+        kind = f"pure Python: the mypyc compilation failed at install ({record.get('reason')})"
+    elif record.get("mypyc") == "off":
+        kind = "pure Python: installed without mypyc (KOFFI_TYPED_COMPILE=0 or not CPython)"
+    elif record:
+        kind = "pure Python, although it was compiled at install: the compiled module is missing"
+    else:
+        kind = "pure Python: a source tree or an editable install"
+    lines = [f"koffi_typed {koffi.version} on {koffi.abi.host()}, {kind}",
+             f"  imported from {package}"]
+    other = _shadowed_copy(package)
+    if other is not None:
+        lines.append(f"  NOTE: this is the source tree in the current directory; the copy "
+                     f"installed at {other} is not the one running. Run `koffi-typed demo` "
+                     "or `python -P -m koffi_typed demo` to use it.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; exit status 1 if anything disagreed with C or with Python."""
-    print(f"koffi_typed {koffi.version} on {koffi.abi.host()} "
-          f"({'compiled with mypyc' if koffi.compiled else 'pure Python'})\n")
+    print(describe_build() + "\n")
     members = _stat_members()
     Stat = koffi.struct("stat", members) if members is not None else None
 

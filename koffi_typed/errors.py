@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["Error", "LoadError", "ParseError"]
+import re
+
+__all__ = ["Error", "LoadError", "ParseError", "with_proto_hint"]
 
 _MAX_CARET_TEXT = 500
 
@@ -38,3 +40,20 @@ class ParseError(Error, ValueError):
 
 class LoadError(Error, OSError):
     """A shared library could not be loaded."""
+
+
+# ``int (*cmp)(`` or ``void (*)(``: what a parse error on an inline function pointer looks like.
+_INLINE_FUNCTION_POINTER = re.compile(r"[A-Za-z_][\w\s*]*\(\s*\*\s*\w*\s*\)\s*\(")
+
+
+def with_proto_hint(exc: ParseError) -> ParseError:
+    """``exc``, pointing to `koffi.proto` when its text has a function pointer written inline
+    (``int (*cmp)(const void *, const void *)``), which the parser does not take."""
+    hint = _INLINE_FUNCTION_POINTER.search(exc.text)
+    if hint is None or "koffi.proto" in exc.msg:
+        return exc
+    return ParseError(
+        f"{exc.msg}; function pointers written inline such as '{hint.group(0).strip()}...)' "
+        "are not supported here: declare the function type with "
+        "koffi.proto('int Cmp(const void *a, const void *b)') and write 'Cmp *cmp' instead",
+        exc.text, exc.pos)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from koffi_typed._codec import BoolCodec, FloatCodec, IntCodec
+from koffi_typed.names import verbatim
 
 __all__ = ["FlatRecord", "Member", "generate"]
 
@@ -144,7 +145,7 @@ def generate(codec: Any) -> FlatRecord | None:
     end = 0
     for slot in sorted(codec.slots, key=lambda s: s.offset):
         member = _member(slot)
-        if member is None or slot.offset < end or not slot.name.isidentifier():
+        if member is None or slot.offset < end or not verbatim(slot.name):
             return None
         members.append(member)
         end = slot.offset + member.size

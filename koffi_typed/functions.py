@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import keyword
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, ParamSpec, TypeVar
@@ -19,6 +18,7 @@ from koffi_typed.callers import generate
 from koffi_typed.callplan import Plan
 from koffi_typed.declarations import FunctionInfo
 from koffi_typed.errors import Error
+from koffi_typed.names import verbatim
 
 __all__ = ["Function", "disable", "function_at", "make_function"]
 
@@ -67,9 +67,12 @@ def _unloaded(name: str) -> Callable[..., Any]:
     return call
 
 
-def disable(function: Function[Any, Any]) -> None:
-    """Make ``function`` raise instead of calling into an unloaded library."""
-    function.__globals__["_f"] = _unloaded(function.__koffi_function__.name)  # type: ignore[attr-defined]
+def disable(function: Function[Any, Any]) -> Any:
+    """Make ``function`` raise instead of calling into an unloaded library. Returns its
+    ctypes function pointer: calls already in flight hold a reference to it until they
+    return (`Library.unload` waits for them through weak references)."""
+    plan = function.__koffi_function__
+    return plan.disable(_unloaded(plan.name))
 
 
 def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
@@ -101,7 +104,7 @@ async def _acall(function: Any, *args: object) -> Any:
 
 
 def _identifier(name: str) -> str:
-    return name if name.isidentifier() and not keyword.iskeyword(name) else "call"
+    return name if verbatim(name) else "call"
 
 
 def function_at(address: int, info: FunctionInfo) -> Function[..., Any]:

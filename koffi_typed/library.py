@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import _ctypes
 import ctypes
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
@@ -25,6 +27,7 @@ __all__ = ["Library", "load"]
 P = ParamSpec("P")
 R = TypeVar("R")
 RTLD_DEEPBIND = getattr(os, "RTLD_DEEPBIND", 0)
+_pending: set[_Closer] = set()  # closers waiting for in-flight calls
 
 
 class Library:
@@ -52,7 +55,8 @@ class Library:
         try:
             symbol = self._dll[name]
         except AttributeError:
-            raise Error(f"Cannot find {what} '{name}' in shared library") from None
+            where = f"'{self.path}'" if self.path is not None else "of the running process"
+            raise Error(f"Cannot find {what} '{name}' in shared library {where}") from None
         return ctypes.cast(symbol, ctypes.c_void_p).value or 0
 
     def func(self, *args: Any) -> Function[..., Any]:
@@ -104,16 +108,55 @@ class Library:
                                                                     else spec))
 
     def unload(self) -> None:
-        """Unload the library; functions declared from it refuse to run afterwards."""
+        """Unload the library; functions declared from it refuse to run afterwards.
+
+        Calls already running (on other threads, or `async_` calls under way) keep the
+        library loaded: it is closed when the last of them returns.
+        """
         if self.closed or self.path is None:
             self.closed = True
             return
         self.closed = True
+        in_flight = []
         for function in list(self._functions):
-            disable(function)
+            cfunc = disable(function)
+            # after disable, only frames of running calls still reference the pointer
+            if sys.getrefcount(cfunc) > 2:
+                in_flight.append(cfunc)
+            del cfunc
+        _Closer(self._dll._handle, in_flight)
+
+
+class _Closer:
+    """Closes a library handle once every in-flight call into it has returned: each holds
+    its ctypes function pointer, and the pointer dies when the last call drops it."""
+
+    def __init__(self, handle: int, in_flight: list[Any]) -> None:
+        self.handle = handle
+        self.lock = threading.Lock()
+        self.closed = False
+        self.waiting = len(in_flight)
+        _pending.add(self)  # alive until the last call returns
+        self.refs = [weakref.ref(cfunc, self._returned) for cfunc in in_flight]
+        in_flight.clear()
+        if not self.waiting:
+            self._close()
+
+    def _returned(self, ref: weakref.ref[Any]) -> None:
+        with self.lock:
+            self.waiting -= 1
+            last = self.waiting == 0
+        if last:
+            self._close()
+
+    def _close(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+        _pending.discard(self)
         if sys.platform != "win32":
-            import _ctypes
-            _ctypes.dlclose(self._dll._handle)
+            _ctypes.dlclose(self.handle)
 
 
 def load(path: str | os.PathLike[str] | None, *, lazy: bool = False, global_: bool = False,
@@ -133,7 +176,8 @@ def load(path: str | os.PathLike[str] | None, *, lazy: bool = False, global_: bo
         mode |= RTLD_DEEPBIND
     name = None if path is None else os.fspath(path)
     if name == "":
-        name = None
+        raise LoadError("Failed to load shared library: empty path (use None for the "
+                        "running process)")
     try:
         handle = ctypes.CDLL(name, mode=mode, use_errno=True)
     except OSError as exc:

@@ -94,7 +94,9 @@ def build_codec(t: Type, label: str) -> Codec:
         if t.counted_by is not None:
             return CountedPointerCodec(t.size, label, t.name, ref,
                                        build_codec(ref, f"{label}[]"))
-        return PointerCodec(t.size, label, t.name, ref, ref.primitive == "Void")
+        codec = PointerCodec(t.size, label, t.name, ref, ref.primitive == "Void")
+        codec.resolve = codec_for
+        return codec
     if kind == "Array" and t.ref is not None and t.length is not None:
         bulk, typecode = _scalar_format(t.ref)
         elem = build_codec(t.ref, f"{label}[]")
@@ -181,6 +183,12 @@ def encode_at(address: int, t: Type, value: object) -> None:
     keep: list[object] = []
     data = to_bytes(t, value, keep)
     ctypes.memmove(address, data, len(data))
+    keep_at(address, keep)
+
+
+def keep_at(address: int, keep: list[object]) -> None:
+    """Keep what the value just written at ``address`` points to (strings, arrays) alive
+    until that address is written again."""
     if keep:
         _kept[address] = keep
     else:

@@ -11,9 +11,8 @@ import struct
 import sys
 from typing import Any
 
-from koffi_typed import marshal
-from koffi_typed._codec import read_string
-from koffi_typed.buffers import buffer_argument, pointer_address
+from koffi_typed import heap, marshal, probe
+from koffi_typed.buffers import buffer_argument, pinned_address, pointer_address
 from koffi_typed.carriers import CTYPES_SCALARS
 from koffi_typed.declarations import prototype_info
 from koffi_typed.functions import function_at
@@ -23,19 +22,37 @@ from koffi_typed.typesystem import Type, is_integer, resolve_type
 __all__ = ["address", "decode", "encode", "view"]
 
 
-def _location(ref: object, offset: int, size: int,
-              keep: list[object]) -> tuple[int, Any]:
-    """(address, owner) for ``size`` bytes at ``offset`` into ``ref``, bounds-checked."""
+class _Region:
+    """Where a `decode`/`encode`/`view` lands: ``address``, the known end of the memory
+    behind it (``None`` for raw C memory), and what keeps that memory alive."""
+
+    __slots__ = ("address", "limit", "owner")
+
+    def __init__(self, address: int, limit: int | None, owner: object) -> None:
+        self.address = address
+        self.limit = limit
+        self.owner = owner
+
+
+def _region(ref: object, offset: int, size: int, keep: list[object], *,
+            write: bool = False) -> _Region:
+    """The region for ``size`` bytes at ``offset`` into ``ref`` (a `Pointer`, an address or a
+    buffer), checked against what is known of it: NULL, freed `alloc` blocks and their
+    bounds, buffer sizes, immutable buffers (when ``write``)."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise ValueError("Offset must be >= 0")
-    if isinstance(ref, Pointer):
-        target: Pointer[Any] = Pointer(ref.address + offset, ref.type, ref.block)
+    if isinstance(ref, Pointer) or (isinstance(ref, int) and not isinstance(ref, bool)):
+        if isinstance(ref, Pointer):
+            base, ptype, block = ref.address, ref.type, ref.block
+        else:
+            base, ptype, block = ref, resolve_type("void"), None
+        if not base:
+            raise ValueError("Cannot access memory through a NULL pointer")
+        if block is None:
+            block = heap.block_containing(base)  # a copy of an alloc address (from C)
+        target: Pointer[Any] = Pointer(base + offset, ptype, block)
         target.check_access(size)
-        return target.address, None
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        if not ref:
-            raise ValueError("Cannot access memory at a NULL address")
-        return ref + offset, None
+        return _Region(target.address, block.end if block is not None else None, block)
     if ref is None:
         raise ValueError("Cannot access memory through a NULL pointer")
     try:
@@ -47,12 +64,25 @@ def _location(ref: object, offset: int, size: int,
         raise ValueError(f"Expected buffer with size superior or equal to {offset + size} "
                          f"bytes, got {view.nbytes}")
     if view.readonly:
-        data = ctypes.create_string_buffer(view.tobytes(), view.nbytes)
-        keep.append(data)
-        return ctypes.addressof(data) + offset, None
+        if write:
+            raise TypeError(f"Cannot write into an immutable {type(ref).__name__} "
+                            "(use a bytearray)")
+        start = pinned_address(view, keep)
+        return _Region(start + offset, start + view.nbytes, view)
+    if not view.nbytes:
+        raise ValueError("Cannot access memory of an empty buffer")
     cbuf = (ctypes.c_char * view.nbytes).from_buffer(view)
     keep.append(cbuf)
-    return ctypes.addressof(cbuf) + offset, cbuf
+    start = ctypes.addressof(cbuf)
+    return _Region(start + offset, start + view.nbytes, cbuf)
+
+
+def _count(count: object) -> int | None:
+    if count is None:
+        return None
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"count must be an int or None, not {type(count).__name__}")
+    return count
 
 
 _CHAR_TYPES = ("char", "char16_t", "char32_t", "wchar_t")
@@ -65,6 +95,8 @@ _SPACE_END = sys.maxsize // 2
 _SPACE: memoryview | None = memoryview(
     (ctypes.c_char * _SPACE_END).from_address(0)).cast("B") if sys.maxsize > 2**32 else None
 _scalar_readers: dict[str, Any] = {}  # type string → bound Struct.unpack_from
+_freed = heap.quarantine  # blocks koffi.free released: a fast read through one raises
+_POINTER = struct.Struct("@P")
 
 
 def _install_scalar_readers() -> None:
@@ -82,12 +114,42 @@ def _install_scalar_readers() -> None:
         _scalar_readers[name] = struct.Struct("@" + code).unpack_from
 
 
-def _terminated_count(address: int, t: Type) -> int:
-    if t.primitive in ("Pointer", "String", "String16", "String32", "Callback") or (is_integer(t) and t.size in (1, 2, 4)):
-        unit = t.size
-    else:
+def _terminated_count(region: _Region, t: Type) -> int:
+    """How many ``t`` elements precede the first zero one, never looking past the region's
+    known end (the elements up to it when there is no zero one)."""
+    if not (t.primitive in ("Pointer", "String", "String16", "String32", "Callback")
+            or (is_integer(t) and t.size in (1, 2, 4, 8))):
         raise TypeError(f"Cannot decode a NUL-terminated array of {t.name}")
-    return len(read_string(address, unit)) // unit
+    unit = t.size
+    if region.limit is None:
+        data = probe.readable_string(region.address, unit)
+        if data is None:
+            raise ValueError(f"No NUL-terminated array of {t.name} at "
+                             f"{region.address:#x} (unreadable memory before the end)")
+        return len(data) // unit
+    data = ctypes.string_at(region.address, region.limit - region.address)
+    zero = bytes(unit)
+    at = data.find(zero)
+    while at >= 0 and at % unit:
+        at = data.find(zero, at + 1)
+    return (at if at >= 0 else len(data)) // unit
+
+
+def _string_at(address: int, t: Type) -> str | None:
+    """The string a ``t`` (``char *``, ...) pointer value points to, read safely: bounded by
+    its `alloc` block when it lies in one, and refused when the memory is not readable."""
+    if not address:
+        return None
+    unit = {"String": 1, "String16": 2, "String32": 4}[t.primitive]
+    block = heap.block_containing(address)
+    if block is not None and block.freed:
+        raise ValueError(f"The string at {address:#x} lies in memory that was already freed")
+    data = probe.readable_string(address, unit, block.end if block is not None else None)
+    if data is None:
+        where = f"its {block.size}-byte block" if block is not None else "readable memory"
+        raise ValueError(f"No NUL-terminated {t.name} string at {address:#x} within {where}")
+    return data.decode({1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[unit],
+                       "surrogateescape" if unit == 1 else "replace")
 
 
 def decode(ref: object, spec: object, count: int | None = None, offset: int = 0) -> Any:
@@ -98,31 +160,36 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
     """
     if type(ref) is Pointer and count is None and not offset and ref.block is None:
         read = _scalar_readers.get(spec) if type(spec) is str else None
-        if read is not None and 0 < ref.address < _SPACE_END:
+        if read is not None and 0 < ref.address < _SPACE_END and not (
+                _freed and ref.address in _freed):
             return read(_SPACE, ref.address)[0]
     t = resolve_type(spec)
+    n = _count(count)
     keep: list[object] = []
     if t.primitive == "Prototype":
-        address, _ = _location(ref, offset, 0, keep)
-        return function_at(address, prototype_info(t))
-    if count is None:
-        address, _ = _location(ref, offset, t.size, keep)
-        return marshal.codec_for(t).decode(ctypes.string_at(address, t.size), 0)
-    if count < 0:
-        address, _ = _location(ref, offset, 1, keep)
-        count = _terminated_count(address, t)
-    address, _ = _location(ref, offset, t.size * count, keep)
-    data = ctypes.string_at(address, t.size * count)
+        region = _region(ref, offset, 0, keep)
+        return function_at(region.address, prototype_info(t))
+    if n is None:
+        region = _region(ref, offset, t.size, keep)
+        if t.primitive in ("String", "String16", "String32"):
+            return _string_at(_POINTER.unpack(ctypes.string_at(region.address, t.size))[0],
+                              t)
+        return marshal.codec_for(t).decode(ctypes.string_at(region.address, t.size), 0)
+    if n < 0:
+        n = _terminated_count(_region(ref, offset, t.size, keep), t)
+    region = _region(ref, offset, t.size * n, keep)
+    data = ctypes.string_at(region.address, t.size * n)
     if t.name in _CHAR_TYPES and t._prim is not None:
         encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
         return data.decode(encoding, "surrogateescape" if t.size == 1 else "replace")
-    return marshal.codec_for(t).decode_array(data, 0, count)
+    return marshal.codec_for(t).decode_array(data, 0, n)
 
 
 def encode(ref: object, spec: object, value: object, count: int | None = None,
            offset: int = 0) -> None:
     """Write ``value`` (``count`` values when given) as ``spec`` into C memory at ``ref``."""
     t = resolve_type(spec)
+    count = _count(count)
     keep: list[object] = []
     if count is None:
         data = marshal.to_bytes(t, value, keep)
@@ -142,10 +209,9 @@ def encode(ref: object, spec: object, value: object, count: int | None = None,
             for i, item in enumerate(items):
                 codec.encode(buf, i * t.size, item, keep)
             data = bytes(buf)
-    address, _ = _location(ref, offset, len(data), keep)
-    ctypes.memmove(address, data, len(data))
-    if keep:
-        marshal._kept[address] = keep
+    region = _region(ref, offset, len(data), keep, write=True)
+    ctypes.memmove(region.address, data, len(data))
+    marshal.keep_at(region.address, keep)
 
 
 def address(value: object) -> int:
@@ -167,12 +233,43 @@ def address(value: object) -> int:
 
 
 def view(ptr: object, length: int) -> memoryview:
-    """A writable memoryview of ``length`` bytes of C memory at ``ptr`` (no copy)."""
+    """A memoryview of ``length`` bytes of memory at ``ptr`` (no copy).
+
+    The view keeps what it views alive: a buffer (``bytes`` give a read-only view), or the
+    `koffi.alloc` block (which stays allocated, even across `koffi.free`, until the view is
+    gone). Raw C memory is viewed as it is: C owns it.
+    """
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         raise ValueError(f"view() length must be a non-negative int, not {length!r}")
+    if not isinstance(ptr, (Pointer, int)) and ptr is not None:
+        try:
+            whole = memoryview(ptr).cast("B")  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(f"Expected a Pointer, an address or a buffer, not "
+                            f"{type(ptr).__name__}") from None
+        if whole.nbytes < length:
+            raise ValueError(f"Expected buffer with size superior or equal to {length} bytes, "
+                             f"got {whole.nbytes}")
+        return whole[:length]
     keep: list[object] = []
-    addr, _ = _location(ptr, 0, length, keep)
-    return memoryview((ctypes.c_char * length).from_address(addr)).cast("B")
+    region = _region(ptr, 0, length, keep)
+    cdata: Any = (ctypes.c_char * length).from_address(region.address)
+    if isinstance(region.owner, heap.Block):
+        cdata.lease = _BlockLease(region.owner)  # dies with the view
+    return memoryview(cdata).cast("B")
+
+
+class _BlockLease:
+    """Pins an `alloc` block while a view of it exists."""
+
+    __slots__ = ("block",)
+
+    def __init__(self, block: heap.Block) -> None:
+        self.block = block
+        block.pin()
+
+    def __del__(self) -> None:
+        self.block.unpin()
 
 
 _install_scalar_readers()

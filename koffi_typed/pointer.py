@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from koffi_typed.cparser import parse_type
 from koffi_typed.typesystem import Type, resolve_type
 
 if TYPE_CHECKING:
@@ -145,16 +146,18 @@ def compatible(target: Type, actual: Type) -> bool:
 
 
 class Cast:
-    """A value with an explicit pointer type, made by `as_` (Koffi's ``koffi.as``)."""
+    """A value with an explicit pointer type, made by `as_` (Koffi's ``koffi.as``);
+    ``const`` when the type points to const data (``'const char *'``)."""
 
-    __slots__ = ("type", "value")
+    __slots__ = ("const", "type", "value")
 
-    def __init__(self, value: object, t: Type) -> None:
+    def __init__(self, value: object, t: Type, const: bool = False) -> None:
         self.value = value
         self.type = t
+        self.const = const
 
     def __repr__(self) -> str:
-        return f"as_({self.value!r}, {self.type.name!r})"
+        return f"as_({self.value!r}, {('const ' if self.const else '') + self.type.name!r})"
 
 
 def as_(value: object, spec: object) -> Cast:
@@ -162,4 +165,4 @@ def as_(value: object, spec: object) -> Cast:
     t = resolve_type(spec)
     if t.primitive not in ("Pointer", "String", "String16", "String32", "Callback"):
         raise TypeError("Only pointer or string types can be used for casting")
-    return Cast(value, t)
+    return Cast(value, t, isinstance(spec, str) and parse_type(spec).readonly)

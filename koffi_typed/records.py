@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import array
 import inspect
-import keyword
 import linecache
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +25,7 @@ from typing import (
 
 from koffi_typed import marshal
 from koffi_typed.errors import Error, ParseError
+from koffi_typed.names import internal_prefix, verbatim
 from koffi_typed.typehints import annotation_type
 from koffi_typed.typesystem import (
     FieldDecl,
@@ -51,8 +51,9 @@ _counter = 0
 def _member(owner: str, name: str, spec: object, namespace: Mapping[str, Any]) -> FieldDecl:
     if not isinstance(name, str) or not name.isidentifier():
         raise Error(f"Invalid member name {name!r} in '{owner}'")
-    if keyword.iskeyword(name):
-        raise Error(f"Member name {name!r} of '{owner}' is a Python keyword")
+    if name.startswith("__") and name.endswith("__"):
+        raise Error(f"Member name {name!r} of '{owner}' is reserved (Python special names "
+                    "cannot be record members)")
     try:
         t, bits, align = annotation_type(spec, namespace)
     except ParseError as exc:
@@ -105,39 +106,100 @@ def _compile(source: str, filename: str, env: dict[str, Any]) -> dict[str, Any]:
     return scope
 
 
+class _Names:
+    """How generated record methods spell each member: verbatim where Python reads the C
+    name as itself, through ``getattr``/``setattr`` and a renamed parameter otherwise
+    (keywords, NFKC look-alikes); internal names use a prefix no member starts with."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.p = internal_prefix(names)
+        self.me = "self" if "self" not in names else f"{self.p}self"
+        self.env: dict[str, Any] = {f"{self.p}MISSING": _MISSING, f"{self.p}get": getattr,
+                                    f"{self.p}set": setattr, f"{self.p}bytearray": bytearray}
+        self.verbatim = {n: verbatim(n) and n != self.me for n in names}
+        for i, n in enumerate(names):
+            self.env[f"{self.p}n{i}"] = n
+        self.index = {n: i for i, n in enumerate(names)}
+
+    def param(self, name: str) -> str:
+        return name if self.verbatim[name] else f"{self.p}m{self.index[name]}"
+
+    def get(self, obj: str, name: str) -> str:
+        if self.verbatim[name]:
+            return f"{obj}.{name}"
+        return f"{self.p}get({obj}, {self.p}n{self.index[name]})"
+
+    def set(self, obj: str, name: str, value: str) -> str:
+        if self.verbatim[name]:
+            return f"{obj}.{name} = {value}"
+        return f"{self.p}set({obj}, {self.p}n{self.index[name]}, {value})"
+
+    def keywords(self) -> list[str]:
+        """``__init__`` lines taking members that have no verbatim parameter by keyword
+        (generated code names no builtin: a member could shadow it)."""
+        odd = [n for n, ok in self.verbatim.items() if not ok]
+        if not odd:
+            return []
+        params = [self.param(n) for n in odd]
+        self.env[f"{self.p}bind"] = _keyword_binder(dict(zip(odd, params)), params)
+        joined = ", ".join(params)
+        return [f"    if {self.p}kw:",
+                f"        {joined}, = {self.p}bind({self.p}kw, ({joined},))"]
+
+    def signature(self, params: list[str]) -> str:
+        extra = [f"**{self.p}kw"] if not all(self.verbatim.values()) else []
+        return ", ".join([self.me, *params, *extra])
+
+
+def _keyword_binder(params_of: dict[str, str],
+                    params: list[str]) -> Callable[[dict[str, Any], tuple[Any, ...]],
+                                                   tuple[Any, ...]]:
+    """Binds keyword arguments named after members that have no verbatim parameter."""
+    def bind(kw: dict[str, Any], values: tuple[Any, ...]) -> tuple[Any, ...]:
+        bound = dict(zip(params, values))
+        for key, value in kw.items():
+            if key not in params_of:
+                raise TypeError(f"__init__() got an unexpected keyword argument {key!r}")
+            bound[params_of[key]] = value
+        return tuple(bound[p] for p in params)
+    return bind
+
+
 def _struct_methods(qualname: str, fields: list[FieldDecl],
                     defaults: dict[str, object]) -> dict[str, Any]:
-    env: dict[str, Any] = {"_MISSING": _MISSING}
+    names = [f.name for f in fields]
+    nm = _Names(names)
+    p, me, env = nm.p, nm.me, nm.env
     params, body = [], []
-    for f in fields:
+    for i, f in enumerate(fields):
         value, make = _zero(f.type)
         if f.name in defaults:
             value, make = defaults[f.name], None
             if isinstance(value, (list, dict, bytearray, array.array)):
                 make, value = (lambda v=value: v.copy()), None
+        arg = nm.param(f.name)
         if make is None:
-            env[f"_d_{f.name}"] = value
-            params.append(f"{f.name}=_d_{f.name}")
-            body.append(f"    self.{f.name} = {f.name}")
+            env[f"{p}d{i}"] = value
+            params.append(f"{arg}={p}d{i}")
+            body.append(f"    {nm.set(me, f.name, arg)}")
         else:
-            env[f"_f_{f.name}"] = make
-            params.append(f"{f.name}=_MISSING")
-            body.append(f"    self.{f.name} = _f_{f.name}() if {f.name} is _MISSING "
-                        f"else {f.name}")
-    names = [f.name for f in fields]
-    values = "".join(f"self.{n}, " for n in names)
-    others = "".join(f"other.{n}, " for n in names)
-    shown = ", ".join(f"{n}={{self.{n}!r}}" for n in names)
+            env[f"{p}f{i}"] = make
+            params.append(f"{arg}={p}MISSING")
+            body.append(f"    {nm.set(me, f.name, f'{p}f{i}() if {arg} is {p}MISSING else {arg}')}")
+    values = "".join(f"{nm.get(me, n)}, " for n in names)
+    others = "".join(f"{nm.get('other', n)}, " for n in names)
+    shown = ", ".join(f"{n}={{{nm.get(me, n)}!r}}" for n in names)
     source = "\n".join([
-        f"def __init__(self, {', '.join(params)}):",
-        "    self._koffi_keep = None",
+        f"def __init__({nm.signature(params)}):",
+        *nm.keywords(),
+        f"    {me}.__koffi_keep__ = None",
         *body,
-        "def __eq__(self, other):",
-        "    if other.__class__ is not self.__class__:",
+        f"def __eq__({me}, other):",
+        f"    if other.__class__ is not {me}.__class__:",
         "        return NotImplemented",
         f"    return ({values}) == ({others})",
-        "def __repr__(self):",
-        f"    return f\"{{self.__class__.__qualname__}}({shown})\"",
+        f"def __repr__({me}):",
+        f"    return f\"{{{me}.__class__.__qualname__}}({shown})\"",
         "",
     ])
     return _compile(source, f"<koffi_typed struct {qualname}>", env)
@@ -145,19 +207,23 @@ def _struct_methods(qualname: str, fields: list[FieldDecl],
 
 def _union_methods(qualname: str, t: Type, fields: list[FieldDecl]) -> dict[str, Any]:
     names = [f.name for f in fields]
-    env: dict[str, Any] = {"_MISSING": _MISSING}
-    shown = ", ".join(f"{n}={{self.{n}!r}}" for n in names)
+    nm = _Names(names)
+    p, me, env = nm.p, nm.me, nm.env
+    shown = ", ".join(f"{n}={{{nm.get(me, n)}!r}}" for n in names)
+    params = [f"{nm.param(n)}={p}MISSING" for n in names]
     source = "\n".join([
-        f"def __init__(self, {', '.join(f'{n}=_MISSING' for n in names)}):",
-        f"    self._koffi_bytes = bytearray({t.size})",
-        "    self._koffi_keep = []",
-        *(f"    if {n} is not _MISSING:\n        self.{n} = {n}" for n in names),
-        "def __eq__(self, other):",
-        "    if other.__class__ is not self.__class__:",
+        f"def __init__({nm.signature(params)}):",
+        *nm.keywords(),
+        f"    {me}.__koffi_bytes__ = {p}bytearray({t.size})",
+        f"    {me}.__koffi_keep__ = []",
+        *(f"    if {nm.param(n)} is not {p}MISSING:\n        {nm.set(me, n, nm.param(n))}"
+          for n in names),
+        f"def __eq__({me}, other):",
+        f"    if other.__class__ is not {me}.__class__:",
         "        return NotImplemented",
-        "    return self._koffi_bytes == other._koffi_bytes",
-        "def __repr__(self):",
-        f"    return f\"{{self.__class__.__qualname__}}({shown})\"",
+        f"    return {me}.__koffi_bytes__ == other.__koffi_bytes__",
+        f"def __repr__({me}):",
+        f"    return f\"{{{me}.__class__.__qualname__}}({shown})\"",
         "",
     ])
     methods = _compile(source, f"<koffi_typed union {qualname}>", env)
@@ -169,11 +235,11 @@ def _union_methods(qualname: str, t: Type, fields: list[FieldDecl]) -> dict[str,
 def _union_property(t: Type, name: str) -> property:
     def fget(self: Any) -> Any:
         codec = marshal.codec_for(t).members[name]  # type: ignore[attr-defined]
-        return codec.decode(self._koffi_bytes, 0)
+        return codec.decode(self.__koffi_bytes__, 0)
 
     def fset(self: Any, value: object) -> None:
         codec = marshal.codec_for(t).members[name]  # type: ignore[attr-defined]
-        codec.encode(self._koffi_bytes, 0, value, self._koffi_keep)
+        codec.encode(self.__koffi_bytes__, 0, value, self.__koffi_keep__)
 
     return property(fget, fset, doc=f"Member {name!r} of union {t.name}.")
 
@@ -183,7 +249,7 @@ def _common_methods(t: Type) -> dict[str, Any]:
         keep: list[object] = []
         data = marshal.to_bytes(t, self, keep)
         if keep:
-            self._koffi_keep = keep
+            self.__koffi_keep__ = keep
         return data
 
     def from_buffer(cls: type[_T], data: bytes | bytearray | memoryview,
@@ -215,7 +281,9 @@ def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object
     public = [f for f in fields if not f.is_padding]
     generated = (_union_methods(qualname, t, public) if union
                  else _struct_methods(qualname, public, defaults))
-    generated.update(_common_methods(t))
+    # a member named like a generated helper (``from_buffer``) keeps its name: the member wins
+    generated.update({k: v for k, v in _common_methods(t).items()
+                      if k not in {f.name for f in fields}})
     # Class-body values of members are defaults (structs; for unions they only tell type
     # checkers that the argument is optional): they must not stay as class attributes.
     members = {f.name for f in fields}
@@ -228,8 +296,8 @@ def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object
     for key in _GENERATED:
         if key in ns and key in generated and ns[key] is generated[key]:
             ns[key].__qualname__ = f"{qualname}.{key}"
-    slots = ["_koffi_bytes", "_koffi_keep"] if union else [*(f.name for f in public),
-                                                           "_koffi_keep"]
+    slots = ["__koffi_bytes__", "__koffi_keep__"] if union else [*(f.name for f in public),
+                                                           "__koffi_keep__"]
     ns["__slots__"] = tuple(s for s in slots if s not in ns)
     ns["__match_args__"] = tuple(f.name for f in public)
     ns["__koffi_type__"] = t

@@ -4,15 +4,52 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
-from types import MappingProxyType, SimpleNamespace
+from collections.abc import Iterator, Mapping
+from types import SimpleNamespace
 
 from koffi_typed import asyncpool, callbacks, heap, settings, typesystem
 
-__all__ = ["config", "errno", "os", "reset", "stats"]
+__all__ = ["ErrnoCodes", "config", "errno", "os", "reset", "stats"]
 
-#: ``koffi.os.errno``: errno names to codes on this platform.
-os = SimpleNamespace(errno=MappingProxyType({name: code for code, name in
-                                             sorted(_errno.errorcode.items())}))
+
+class ErrnoCodes(Mapping[str, int]):
+    """errno names to codes on this platform, read as ``codes.EBADF`` or ``codes['EBADF']``."""
+
+    __slots__ = ("_codes",)
+    _codes: dict[str, int]
+
+    def __init__(self, codes: dict[str, int]) -> None:
+        object.__setattr__(self, "_codes", codes)
+
+    def __getitem__(self, name: str) -> int:
+        return self._codes[name]
+
+    def __getattr__(self, name: str) -> int:
+        try:
+            return self._codes[name]
+        except KeyError:
+            raise AttributeError(f"no errno code named {name!r} on this platform") from None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("koffi.os.errno is read-only")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __dir__(self) -> list[str]:
+        return list(self._codes)
+
+    def __repr__(self) -> str:
+        return f"<errno codes: {len(self._codes)} names>"
+
+
+#: ``koffi.os.errno``: errno names to codes on this platform (``koffi.os.errno.EBADF`` and
+#: ``koffi.os.errno['EBADF']``).
+os = SimpleNamespace(errno=ErrnoCodes({name: code for code, name in
+                                       sorted(_errno.errorcode.items())}))
 
 
 def errno(value: int | None = None) -> int:
@@ -27,7 +64,20 @@ def errno(value: int | None = None) -> int:
 
 
 def config(values: dict[str, int] | None = None) -> dict[str, int]:
-    """The settings (``max_async_calls``, ``max_type_size``); pass a dict to change some."""
+    """Koffi's settings as a dict; pass a dict to change some (all are checked first).
+
+    - ``max_type_size`` (64 MiB): largest size in bytes of a record or array type.
+    - ``max_async_calls`` (256): asynchronous calls running at once; more wait their turn.
+    - ``resident_async_pools`` (8): worker threads kept alive for asynchronous calls; workers
+      started beyond these exit once idle. Given alone, a ``max_async_calls`` below it lowers
+      it too.
+    - ``sync_stack_size`` (2 MiB), ``sync_heap_size`` (1 MiB), ``async_stack_size``
+      (128 KiB), ``async_heap_size`` (128 KiB): accepted and reported, with Koffi's ranges,
+      but without meaning over ctypes, which runs each call on the calling thread's own
+      stack and takes a call's temporary memory from Python's allocator as needed.
+
+    Unlike Koffi, settings may change after a library was loaded.
+    """
     if values is None:
         return settings.get()
     if not isinstance(values, dict):

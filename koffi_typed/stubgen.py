@@ -423,7 +423,10 @@ class Emitter:
         t = self.resolve(t)
         if t.kind == "pointer" and t.ref is not None:
             inner = self.spell(t.ref)
-            return f"{inner}*" if inner.endswith("*") else f"{inner} *"
+            pointer = f"{inner}*" if inner.endswith("*") else f"{inner} *"
+            # const data: C does not write through it (so bytes may be passed)
+            return f"const {pointer}" if self.resolve(t.ref).const and \
+                not inner.endswith("*") else pointer
         if t.kind == "array" and t.ref is not None:
             return f"{self.spell(t.ref)} [{t.length}]"
         return t.name

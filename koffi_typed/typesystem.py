@@ -10,7 +10,7 @@ made of. `primitive` gives the primitive types by Koffi name, which ``koffi.type
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
@@ -18,7 +18,7 @@ from typing import Any, Final, NamedTuple
 from koffi_typed import settings
 from koffi_typed.cparser import TypeExpr, parse_type
 from koffi_typed.datamodel import DataModel, host_model
-from koffi_typed.errors import Error, ParseError
+from koffi_typed.errors import Error, ParseError, with_proto_hint
 from koffi_typed.layout import FieldSpec, place_fields
 from koffi_typed.primitives import PRIMITIVES, Prim
 
@@ -46,6 +46,19 @@ class Member(NamedTuple):
     offset: int
     bits: int | None = None
     bit_offset: int | None = None
+
+    def __getitem__(self, key: Any) -> Any:
+        """``m['offset']`` reads a field by name, as in Koffi; ``m[2]`` stays positional."""
+        if isinstance(key, str):
+            if key not in self._fields:
+                raise KeyError(key)
+            return getattr(self, key)
+        return tuple.__getitem__(self, key)
+
+    def __repr__(self) -> str:
+        bits = f", bits={self.bits}, bit_offset={self.bit_offset}" if self.bits is not None \
+            else ""
+        return f"Member(name={self.name!r}, type={self.type.name!r}, offset={self.offset}{bits})"
 
 
 @dataclass(frozen=True)
@@ -151,11 +164,41 @@ class Type:
 
     def __repr__(self) -> str:
         extra = f", model={self._model.name!r}" if self._model is not host_model() else ""
+        if self.members is not None:
+            extra += " {" + ", ".join(_member_text(m) for m in self.members.values()) + "}"
         return (f"<Type {self.name!r} {self.primitive} size={self.size} "
                 f"align={self.alignment}{extra}>")
 
+    # Koffi's type objects are plain JavaScript objects: ``info['members']['b']['offset']``.
+    def keys(self) -> list[str]:
+        """The fields that apply to this type, as Koffi's type objects list them."""
+        return [key for key in INFO_KEYS if key in _ALWAYS or getattr(self, key) is not None]
+
+    def __getitem__(self, key: str) -> Any:
+        """``t['size']`` is ``t.size``, for every field in `keys`."""
+        if not isinstance(key, str) or key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
     def _set(self, key: str, value: object) -> None:
         object.__setattr__(self, key, value)
+
+
+INFO_KEYS: Final = ("name", "primitive", "size", "alignment", "disposable", "members", "ref",
+                    "length", "hint", "counted_by", "values", "proto")
+_ALWAYS: Final = frozenset({"name", "primitive", "size", "alignment", "disposable"})
+
+
+def _member_text(m: Member) -> str:
+    if m.bits is not None:
+        return f"{m.name}: {m.type.name} : {m.bits} @{m.offset}.{m.bit_offset}"
+    return f"{m.name}: {m.type.name} @{m.offset}"
 
 
 def is_integer(t: Type) -> bool:
@@ -269,7 +312,14 @@ def resolve_type(spec: object) -> Type:
     if isinstance(spec, str):
         cached = _registry.parsed.get(spec)
         if cached is None:
-            cached = _resolve_expr(parse_type(spec))
+            try:
+                expr = parse_type(spec)
+            except ParseError as exc:
+                hinted = with_proto_hint(exc)
+                if hinted is exc:
+                    raise
+                raise hinted from None
+            cached = _resolve_expr(expr)
             _registry.parsed[spec] = cached
         return cached
     found = getattr(spec, "__koffi_type__", None)

@@ -44,7 +44,7 @@ def _proto(name: str, prototype: str) -> koffi.Type:
 _opaque('div_t')
 _opaque('tm')
 
-compar_fn_t_ = _proto('__compar_fn_t', 'int __compar_fn_t(void *, void *)')
+compar_fn_t_ = _proto('__compar_fn_t', 'int __compar_fn_t(const void *, const void *)')
 
 size_t: TypeAlias = Annotated[int, 'size_t']
 
@@ -75,7 +75,7 @@ class tm:
     tm_yday: c.int = 0
     tm_isdst: c.int = 0
     tm_gmtoff: c.long = 0
-    tm_zone: Annotated[str | None, "char *"] = None
+    tm_zone: Annotated[str | None, "const char *"] = None
 
 # #define constants
 RAND_MAX = 2147483647
@@ -93,7 +93,7 @@ TIME_UTC = 1
 @lib.function
 def memcpy(
     dest_: Annotated[_VoidArg, "void *"],
-    src_: Annotated[_VoidArg, "void *"],
+    src_: Annotated[_VoidArg, "const void *"],
     n_: size_t,
 ) -> Annotated[_Ptr, "void *"]: ...
 
@@ -108,15 +108,15 @@ def memset(
 
 @lib.function
 def memcmp(
-    s1_: Annotated[_VoidArg, "void *"],
-    s2_: Annotated[_VoidArg, "void *"],
+    s1_: Annotated[_VoidArg, "const void *"],
+    s2_: Annotated[_VoidArg, "const void *"],
     n_: size_t,
 ) -> c.int: ...
 
 
 @lib.function
 def memchr(
-    s_: Annotated[_VoidArg, "void *"],
+    s_: Annotated[_VoidArg, "const void *"],
     c_: c.int,
     n_: size_t,
 ) -> Annotated[_Ptr, "void *"]: ...
@@ -125,14 +125,14 @@ def memchr(
 @lib.function
 def strcpy(
     dest_: Annotated[_StrArg, "char *"],
-    src_: Annotated[_StrArg, "char *"],
+    src_: Annotated[_StrArg, "const char *"],
 ) -> Annotated[str | None, "char *"]: ...
 
 
 @lib.function
 def strncpy(
     dest_: Annotated[_StrArg, "char *"],
-    src_: Annotated[_StrArg, "char *"],
+    src_: Annotated[_StrArg, "const char *"],
     n_: size_t,
 ) -> Annotated[str | None, "char *"]: ...
 
@@ -140,43 +140,52 @@ def strncpy(
 @lib.function
 def strcat(
     dest_: Annotated[_StrArg, "char *"],
-    src_: Annotated[_StrArg, "char *"],
+    src_: Annotated[_StrArg, "const char *"],
 ) -> Annotated[str | None, "char *"]: ...
 
 
 @lib.function
-def strcmp(s1_: Annotated[_StrArg, "char *"], s2_: Annotated[_StrArg, "char *"]) -> c.int: ...
+def strcmp(
+    s1_: Annotated[_StrArg, "const char *"],
+    s2_: Annotated[_StrArg, "const char *"],
+) -> c.int: ...
 
 
 @lib.function
 def strncmp(
-    s1_: Annotated[_StrArg, "char *"],
-    s2_: Annotated[_StrArg, "char *"],
+    s1_: Annotated[_StrArg, "const char *"],
+    s2_: Annotated[_StrArg, "const char *"],
     n_: size_t,
 ) -> c.int: ...
 
 
 @lib.function
-def strdup(s_: Annotated[_StrArg, "char *"]) -> Annotated[str | None, "char *"]: ...
+def strdup(s_: Annotated[_StrArg, "const char *"]) -> Annotated[str | None, "char *"]: ...
 
 
 @lib.function
-def strchr(s_: Annotated[_StrArg, "char *"], c_: c.int) -> Annotated[str | None, "char *"]: ...
-
-
-@lib.function
-def strrchr(s_: Annotated[_StrArg, "char *"], c_: c.int) -> Annotated[str | None, "char *"]: ...
-
-
-@lib.function
-def strstr(
-    haystack_: Annotated[_StrArg, "char *"],
-    needle_: Annotated[_StrArg, "char *"],
+def strchr(
+    s_: Annotated[_StrArg, "const char *"],
+    c_: c.int,
 ) -> Annotated[str | None, "char *"]: ...
 
 
 @lib.function
-def strlen(s_: Annotated[_StrArg, "char *"]) -> size_t: ...
+def strrchr(
+    s_: Annotated[_StrArg, "const char *"],
+    c_: c.int,
+) -> Annotated[str | None, "char *"]: ...
+
+
+@lib.function
+def strstr(
+    haystack_: Annotated[_StrArg, "const char *"],
+    needle_: Annotated[_StrArg, "const char *"],
+) -> Annotated[str | None, "char *"]: ...
+
+
+@lib.function
+def strlen(s_: Annotated[_StrArg, "const char *"]) -> size_t: ...
 
 
 @lib.function
@@ -184,27 +193,27 @@ def strerror(errnum_: c.int) -> Annotated[str | None, "char *"]: ...
 
 
 @lib.function
-def atof(nptr_: Annotated[_StrArg, "char *"]) -> c.float64: ...
+def atof(nptr_: Annotated[_StrArg, "const char *"]) -> c.float64: ...
 
 
 @lib.function
-def atoi(nptr_: Annotated[_StrArg, "char *"]) -> c.int: ...
+def atoi(nptr_: Annotated[_StrArg, "const char *"]) -> c.int: ...
 
 
 @lib.function
-def atol(nptr_: Annotated[_StrArg, "char *"]) -> c.long: ...
+def atol(nptr_: Annotated[_StrArg, "const char *"]) -> c.long: ...
 
 
 @lib.function
 def strtod(
-    nptr_: Annotated[_StrArg, "char *"],
+    nptr_: Annotated[_StrArg, "const char *"],
     endptr_: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
 ) -> c.float64: ...
 
 
 @lib.function
 def strtol(
-    nptr_: Annotated[_StrArg, "char *"],
+    nptr_: Annotated[_StrArg, "const char *"],
     endptr_: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
     base_: c.int,
 ) -> c.long: ...
@@ -212,7 +221,7 @@ def strtol(
 
 @lib.function
 def strtoul(
-    nptr_: Annotated[_StrArg, "char *"],
+    nptr_: Annotated[_StrArg, "const char *"],
     endptr_: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
     base_: c.int,
 ) -> c.ulong: ...
@@ -243,13 +252,13 @@ def free(ptr_: Annotated[_VoidArg, "void *"]) -> None: ...
 
 
 @lib.function
-def getenv(name_: Annotated[_StrArg, "char *"]) -> Annotated[str | None, "char *"]: ...
+def getenv(name_: Annotated[_StrArg, "const char *"]) -> Annotated[str | None, "char *"]: ...
 
 
 @lib.function
 def bsearch(
-    key_: Annotated[_VoidArg, "void *"],
-    base_: Annotated[_VoidArg, "void *"],
+    key_: Annotated[_VoidArg, "const void *"],
+    base_: Annotated[_VoidArg, "const void *"],
     nmemb_: size_t,
     size_: size_t,
     compar_: Annotated[Callable[[_Ptr, _Ptr], int] | _Ptr, "__compar_fn_t *"],
@@ -297,27 +306,27 @@ def mktime(tp_: Annotated[tm | list[tm] | _PtrArg, koffi.inout("tm *")]) -> time
 def strftime(
     s_: Annotated[_StrArg, "char *"],
     maxsize_: size_t,
-    format_: Annotated[_StrArg, "char *"],
-    tp_: Annotated[tm | list[tm] | _PtrArg, "tm *"],
+    format_: Annotated[_StrArg, "const char *"],
+    tp_: Annotated[tm | list[tm] | _PtrArg, "const tm *"],
 ) -> size_t: ...
 
 
 @lib.function
 def gmtime_r(
-    timer_: Annotated[list[int] | _PtrArg, "long *"],
+    timer_: Annotated[list[int] | _PtrArg, "const long *"],
     tp_: Annotated[tm | list[tm] | _PtrArg, koffi.inout("tm *")],
 ) -> Annotated[_Ptr, "tm *"]: ...
 
 
 @lib.function
 def localtime_r(
-    timer_: Annotated[list[int] | _PtrArg, "long *"],
+    timer_: Annotated[list[int] | _PtrArg, "const long *"],
     tp_: Annotated[tm | list[tm] | _PtrArg, koffi.inout("tm *")],
 ) -> Annotated[_Ptr, "tm *"]: ...
 
 
 @lib.function
 def asctime_r(
-    tp_: Annotated[tm | list[tm] | _PtrArg, "tm *"],
+    tp_: Annotated[tm | list[tm] | _PtrArg, "const tm *"],
     buf_: Annotated[_StrArg, "char *"],
 ) -> Annotated[str | None, "char *"]: ...

@@ -84,7 +84,7 @@ sqlite3_io_methods_xClose = _proto('sqlite3_io_methods_xClose', 'int sqlite3_io_
 
 sqlite3_io_methods_xRead = _proto('sqlite3_io_methods_xRead', 'int sqlite3_io_methods_xRead(sqlite3_file *, void *, int iAmt, long long iOfst)')
 
-sqlite3_io_methods_xWrite = _proto('sqlite3_io_methods_xWrite', 'int sqlite3_io_methods_xWrite(sqlite3_file *, void *, int iAmt, long long iOfst)')
+sqlite3_io_methods_xWrite = _proto('sqlite3_io_methods_xWrite', 'int sqlite3_io_methods_xWrite(sqlite3_file *, const void *, int iAmt, long long iOfst)')
 
 sqlite3_io_methods_xTruncate = _proto('sqlite3_io_methods_xTruncate', 'int sqlite3_io_methods_xTruncate(sqlite3_file *, long long size)')
 
@@ -118,21 +118,21 @@ sqlite3_io_methods_xUnfetch = _proto('sqlite3_io_methods_xUnfetch', 'int sqlite3
 
 sqlite3_syscall_ptr = _proto('sqlite3_syscall_ptr', 'void sqlite3_syscall_ptr(void)')
 
-sqlite3_vfs_xOpen = _proto('sqlite3_vfs_xOpen', 'int sqlite3_vfs_xOpen(sqlite3_vfs *, char *zName, sqlite3_file *, int flags, int *pOutFlags)')
+sqlite3_vfs_xOpen = _proto('sqlite3_vfs_xOpen', 'int sqlite3_vfs_xOpen(sqlite3_vfs *, const char *zName, sqlite3_file *, int flags, int *pOutFlags)')
 
-sqlite3_vfs_xDelete = _proto('sqlite3_vfs_xDelete', 'int sqlite3_vfs_xDelete(sqlite3_vfs *, char *zName, int syncDir)')
+sqlite3_vfs_xDelete = _proto('sqlite3_vfs_xDelete', 'int sqlite3_vfs_xDelete(sqlite3_vfs *, const char *zName, int syncDir)')
 
-sqlite3_vfs_xAccess = _proto('sqlite3_vfs_xAccess', 'int sqlite3_vfs_xAccess(sqlite3_vfs *, char *zName, int flags, int *pResOut)')
+sqlite3_vfs_xAccess = _proto('sqlite3_vfs_xAccess', 'int sqlite3_vfs_xAccess(sqlite3_vfs *, const char *zName, int flags, int *pResOut)')
 
-sqlite3_vfs_xFullPathname = _proto('sqlite3_vfs_xFullPathname', 'int sqlite3_vfs_xFullPathname(sqlite3_vfs *, char *zName, int nOut, char *zOut)')
+sqlite3_vfs_xFullPathname = _proto('sqlite3_vfs_xFullPathname', 'int sqlite3_vfs_xFullPathname(sqlite3_vfs *, const char *zName, int nOut, char *zOut)')
 
-sqlite3_vfs_xDlOpen = _proto('sqlite3_vfs_xDlOpen', 'void *sqlite3_vfs_xDlOpen(sqlite3_vfs *, char *zFilename)')
+sqlite3_vfs_xDlOpen = _proto('sqlite3_vfs_xDlOpen', 'void *sqlite3_vfs_xDlOpen(sqlite3_vfs *, const char *zFilename)')
 
 sqlite3_vfs_xDlError = _proto('sqlite3_vfs_xDlError', 'void sqlite3_vfs_xDlError(sqlite3_vfs *, int nByte, char *zErrMsg)')
 
 sqlite3_vfs_xDlSym_result = _proto('sqlite3_vfs_xDlSym_result', 'void sqlite3_vfs_xDlSym_result(void)')
 
-sqlite3_vfs_xDlSym = _proto('sqlite3_vfs_xDlSym', 'sqlite3_vfs_xDlSym_result *sqlite3_vfs_xDlSym(sqlite3_vfs *, void *, char *zSymbol)')
+sqlite3_vfs_xDlSym = _proto('sqlite3_vfs_xDlSym', 'sqlite3_vfs_xDlSym_result *sqlite3_vfs_xDlSym(sqlite3_vfs *, void *, const char *zSymbol)')
 
 sqlite3_vfs_xDlClose = _proto('sqlite3_vfs_xDlClose', 'void sqlite3_vfs_xDlClose(sqlite3_vfs *, void *)')
 
@@ -146,11 +146,11 @@ sqlite3_vfs_xGetLastError = _proto('sqlite3_vfs_xGetLastError', 'int sqlite3_vfs
 
 sqlite3_vfs_xCurrentTimeInt64 = _proto('sqlite3_vfs_xCurrentTimeInt64', 'int sqlite3_vfs_xCurrentTimeInt64(sqlite3_vfs *, long long *)')
 
-sqlite3_vfs_xSetSystemCall = _proto('sqlite3_vfs_xSetSystemCall', 'int sqlite3_vfs_xSetSystemCall(sqlite3_vfs *, char *zName, sqlite3_syscall_ptr *)')
+sqlite3_vfs_xSetSystemCall = _proto('sqlite3_vfs_xSetSystemCall', 'int sqlite3_vfs_xSetSystemCall(sqlite3_vfs *, const char *zName, sqlite3_syscall_ptr *)')
 
-sqlite3_vfs_xGetSystemCall = _proto('sqlite3_vfs_xGetSystemCall', 'sqlite3_syscall_ptr *sqlite3_vfs_xGetSystemCall(sqlite3_vfs *, char *zName)')
+sqlite3_vfs_xGetSystemCall = _proto('sqlite3_vfs_xGetSystemCall', 'sqlite3_syscall_ptr *sqlite3_vfs_xGetSystemCall(sqlite3_vfs *, const char *zName)')
 
-sqlite3_vfs_xNextSystemCall = _proto('sqlite3_vfs_xNextSystemCall', 'char *sqlite3_vfs_xNextSystemCall(sqlite3_vfs *, char *zName)')
+sqlite3_vfs_xNextSystemCall = _proto('sqlite3_vfs_xNextSystemCall', 'const char *sqlite3_vfs_xNextSystemCall(sqlite3_vfs *, const char *zName)')
 
 sqlite3_mem_methods_xMalloc = _proto('sqlite3_mem_methods_xMalloc', 'void *sqlite3_mem_methods_xMalloc(int)')
 
@@ -168,11 +168,11 @@ sqlite3_mem_methods_xShutdown = _proto('sqlite3_mem_methods_xShutdown', 'void sq
 
 sqlite3_busy_handler_arg = _proto('sqlite3_busy_handler_arg', 'int sqlite3_busy_handler_arg(void *, int)')
 
-sqlite3_set_authorizer_xAuth = _proto('sqlite3_set_authorizer_xAuth', 'int sqlite3_set_authorizer_xAuth(void *, int, char *, char *, char *, char *)')
+sqlite3_set_authorizer_xAuth = _proto('sqlite3_set_authorizer_xAuth', 'int sqlite3_set_authorizer_xAuth(void *, int, const char *, const char *, const char *, const char *)')
 
-sqlite3_trace_xTrace = _proto('sqlite3_trace_xTrace', 'void sqlite3_trace_xTrace(void *, char *)')
+sqlite3_trace_xTrace = _proto('sqlite3_trace_xTrace', 'void sqlite3_trace_xTrace(void *, const char *)')
 
-sqlite3_profile_xProfile = _proto('sqlite3_profile_xProfile', 'void sqlite3_profile_xProfile(void *, char *, unsigned long long)')
+sqlite3_profile_xProfile = _proto('sqlite3_profile_xProfile', 'void sqlite3_profile_xProfile(void *, const char *, unsigned long long)')
 
 sqlite3_trace_v2_xCallback = _proto('sqlite3_trace_v2_xCallback', 'int sqlite3_trace_v2_xCallback(unsigned int, void *, void *, void *)')
 
@@ -242,17 +242,17 @@ sqlite3_result_text16be_arg = _proto('sqlite3_result_text16be_arg', 'void sqlite
 
 sqlite3_result_pointer_arg = _proto('sqlite3_result_pointer_arg', 'void sqlite3_result_pointer_arg(void *)')
 
-sqlite3_create_collation_xCompare = _proto('sqlite3_create_collation_xCompare', 'int sqlite3_create_collation_xCompare(void *, int, void *, int, void *)')
+sqlite3_create_collation_xCompare = _proto('sqlite3_create_collation_xCompare', 'int sqlite3_create_collation_xCompare(void *, int, const void *, int, const void *)')
 
-sqlite3_create_collation_v2_xCompare = _proto('sqlite3_create_collation_v2_xCompare', 'int sqlite3_create_collation_v2_xCompare(void *, int, void *, int, void *)')
+sqlite3_create_collation_v2_xCompare = _proto('sqlite3_create_collation_v2_xCompare', 'int sqlite3_create_collation_v2_xCompare(void *, int, const void *, int, const void *)')
 
 sqlite3_create_collation_v2_xDestroy = _proto('sqlite3_create_collation_v2_xDestroy', 'void sqlite3_create_collation_v2_xDestroy(void *)')
 
-sqlite3_create_collation16_xCompare = _proto('sqlite3_create_collation16_xCompare', 'int sqlite3_create_collation16_xCompare(void *, int, void *, int, void *)')
+sqlite3_create_collation16_xCompare = _proto('sqlite3_create_collation16_xCompare', 'int sqlite3_create_collation16_xCompare(void *, int, const void *, int, const void *)')
 
-sqlite3_collation_needed_arg = _proto('sqlite3_collation_needed_arg', 'void sqlite3_collation_needed_arg(void *, sqlite3 *, int eTextRep, char *)')
+sqlite3_collation_needed_arg = _proto('sqlite3_collation_needed_arg', 'void sqlite3_collation_needed_arg(void *, sqlite3 *, int eTextRep, const char *)')
 
-sqlite3_collation_needed16_arg = _proto('sqlite3_collation_needed16_arg', 'void sqlite3_collation_needed16_arg(void *, sqlite3 *, int eTextRep, void *)')
+sqlite3_collation_needed16_arg = _proto('sqlite3_collation_needed16_arg', 'void sqlite3_collation_needed16_arg(void *, sqlite3 *, int eTextRep, const void *)')
 
 sqlite3_commit_hook_arg = _proto('sqlite3_commit_hook_arg', 'int sqlite3_commit_hook_arg(void *)')
 
@@ -260,15 +260,15 @@ sqlite3_rollback_hook_arg = _proto('sqlite3_rollback_hook_arg', 'void sqlite3_ro
 
 sqlite3_autovacuum_pages_arg = _proto('sqlite3_autovacuum_pages_arg', 'void sqlite3_autovacuum_pages_arg(void *)')
 
-sqlite3_update_hook_arg = _proto('sqlite3_update_hook_arg', 'void sqlite3_update_hook_arg(void *, int, char *, char *, long long)')
+sqlite3_update_hook_arg = _proto('sqlite3_update_hook_arg', 'void sqlite3_update_hook_arg(void *, int, const char *, const char *, long long)')
 
 sqlite3_auto_extension_xEntryPoint = _proto('sqlite3_auto_extension_xEntryPoint', 'void sqlite3_auto_extension_xEntryPoint(void)')
 
 sqlite3_cancel_auto_extension_xEntryPoint = _proto('sqlite3_cancel_auto_extension_xEntryPoint', 'void sqlite3_cancel_auto_extension_xEntryPoint(void)')
 
-sqlite3_module_xCreate = _proto('sqlite3_module_xCreate', 'int sqlite3_module_xCreate(sqlite3 *, void *pAux, int argc, char **argv, sqlite3_vtab **ppVTab, char **)')
+sqlite3_module_xCreate = _proto('sqlite3_module_xCreate', 'int sqlite3_module_xCreate(sqlite3 *, void *pAux, int argc, const char **argv, sqlite3_vtab **ppVTab, char **)')
 
-sqlite3_module_xConnect = _proto('sqlite3_module_xConnect', 'int sqlite3_module_xConnect(sqlite3 *, void *pAux, int argc, char **argv, sqlite3_vtab **ppVTab, char **)')
+sqlite3_module_xConnect = _proto('sqlite3_module_xConnect', 'int sqlite3_module_xConnect(sqlite3 *, void *pAux, int argc, const char **argv, sqlite3_vtab **ppVTab, char **)')
 
 sqlite3_module_xBestIndex = _proto('sqlite3_module_xBestIndex', 'int sqlite3_module_xBestIndex(sqlite3_vtab *pVTab, sqlite3_index_info *)')
 
@@ -280,7 +280,7 @@ sqlite3_module_xOpen = _proto('sqlite3_module_xOpen', 'int sqlite3_module_xOpen(
 
 sqlite3_module_xClose = _proto('sqlite3_module_xClose', 'int sqlite3_module_xClose(sqlite3_vtab_cursor *)')
 
-sqlite3_module_xFilter = _proto('sqlite3_module_xFilter', 'int sqlite3_module_xFilter(sqlite3_vtab_cursor *, int idxNum, char *idxStr, int argc, sqlite3_value **argv)')
+sqlite3_module_xFilter = _proto('sqlite3_module_xFilter', 'int sqlite3_module_xFilter(sqlite3_vtab_cursor *, int idxNum, const char *idxStr, int argc, sqlite3_value **argv)')
 
 sqlite3_module_xNext = _proto('sqlite3_module_xNext', 'int sqlite3_module_xNext(sqlite3_vtab_cursor *)')
 
@@ -302,9 +302,9 @@ sqlite3_module_xRollback = _proto('sqlite3_module_xRollback', 'int sqlite3_modul
 
 sqlite3_module_xFindFunction_pxFunc = _proto('sqlite3_module_xFindFunction_pxFunc', 'void sqlite3_module_xFindFunction_pxFunc(sqlite3_context *, int, sqlite3_value **)')
 
-sqlite3_module_xFindFunction = _proto('sqlite3_module_xFindFunction', 'int sqlite3_module_xFindFunction(sqlite3_vtab *pVtab, int nArg, char *zName, sqlite3_module_xFindFunction_pxFunc **pxFunc, void **ppArg)')
+sqlite3_module_xFindFunction = _proto('sqlite3_module_xFindFunction', 'int sqlite3_module_xFindFunction(sqlite3_vtab *pVtab, int nArg, const char *zName, sqlite3_module_xFindFunction_pxFunc **pxFunc, void **ppArg)')
 
-sqlite3_module_xRename = _proto('sqlite3_module_xRename', 'int sqlite3_module_xRename(sqlite3_vtab *pVtab, char *zNew)')
+sqlite3_module_xRename = _proto('sqlite3_module_xRename', 'int sqlite3_module_xRename(sqlite3_vtab *pVtab, const char *zNew)')
 
 sqlite3_module_xSavepoint = _proto('sqlite3_module_xSavepoint', 'int sqlite3_module_xSavepoint(sqlite3_vtab *pVTab, int)')
 
@@ -312,7 +312,7 @@ sqlite3_module_xRelease = _proto('sqlite3_module_xRelease', 'int sqlite3_module_
 
 sqlite3_module_xRollbackTo = _proto('sqlite3_module_xRollbackTo', 'int sqlite3_module_xRollbackTo(sqlite3_vtab *pVTab, int)')
 
-sqlite3_module_xShadowName = _proto('sqlite3_module_xShadowName', 'int sqlite3_module_xShadowName(char *)')
+sqlite3_module_xShadowName = _proto('sqlite3_module_xShadowName', 'int sqlite3_module_xShadowName(const char *)')
 
 sqlite3_create_module_v2_xDestroy = _proto('sqlite3_create_module_v2_xDestroy', 'void sqlite3_create_module_v2_xDestroy(void *)')
 
@@ -378,7 +378,7 @@ sqlite3_pcache_methods_xDestroy = _proto('sqlite3_pcache_methods_xDestroy', 'voi
 
 sqlite3_unlock_notify_xNotify = _proto('sqlite3_unlock_notify_xNotify', 'void sqlite3_unlock_notify_xNotify(void **apArg, int nArg)')
 
-sqlite3_wal_hook_arg = _proto('sqlite3_wal_hook_arg', 'int sqlite3_wal_hook_arg(void *, sqlite3 *, char *, int)')
+sqlite3_wal_hook_arg = _proto('sqlite3_wal_hook_arg', 'int sqlite3_wal_hook_arg(void *, sqlite3 *, const char *, int)')
 
 sqlite3_rtree_geometry_callback_xGeom = _proto('sqlite3_rtree_geometry_callback_xGeom', 'int sqlite3_rtree_geometry_callback_xGeom(sqlite3_rtree_geometry *, int, double *, int *)')
 
@@ -390,7 +390,7 @@ sqlite3_rtree_query_callback_xDestructor = _proto('sqlite3_rtree_query_callback_
 
 sqlite3_rtree_query_info_xDelUser = _proto('sqlite3_rtree_query_info_xDelUser', 'void sqlite3_rtree_query_info_xDelUser(void *)')
 
-fts5_extension_function = _proto('fts5_extension_function', 'void fts5_extension_function(Fts5ExtensionApi *pApi, Fts5Context *pFts, sqlite3_context *pCtx, int nVal, sqlite3_value **apVal)')
+fts5_extension_function = _proto('fts5_extension_function', 'void fts5_extension_function(const Fts5ExtensionApi *pApi, Fts5Context *pFts, sqlite3_context *pCtx, int nVal, sqlite3_value **apVal)')
 
 Fts5ExtensionApi_xUserData = _proto('Fts5ExtensionApi_xUserData', 'void *Fts5ExtensionApi_xUserData(Fts5Context *)')
 
@@ -400,9 +400,9 @@ Fts5ExtensionApi_xRowCount = _proto('Fts5ExtensionApi_xRowCount', 'int Fts5Exten
 
 Fts5ExtensionApi_xColumnTotalSize = _proto('Fts5ExtensionApi_xColumnTotalSize', 'int Fts5ExtensionApi_xColumnTotalSize(Fts5Context *, int iCol, long long *pnToken)')
 
-Fts5ExtensionApi_xTokenize_xToken = _proto('Fts5ExtensionApi_xTokenize_xToken', 'int Fts5ExtensionApi_xTokenize_xToken(void *, int, char *, int, int, int)')
+Fts5ExtensionApi_xTokenize_xToken = _proto('Fts5ExtensionApi_xTokenize_xToken', 'int Fts5ExtensionApi_xTokenize_xToken(void *, int, const char *, int, int, int)')
 
-Fts5ExtensionApi_xTokenize = _proto('Fts5ExtensionApi_xTokenize', 'int Fts5ExtensionApi_xTokenize(Fts5Context *, char *pText, int nText, void *pCtx, Fts5ExtensionApi_xTokenize_xToken *xToken)')
+Fts5ExtensionApi_xTokenize = _proto('Fts5ExtensionApi_xTokenize', 'int Fts5ExtensionApi_xTokenize(Fts5Context *, const char *pText, int nText, void *pCtx, Fts5ExtensionApi_xTokenize_xToken *xToken)')
 
 Fts5ExtensionApi_xPhraseCount = _proto('Fts5ExtensionApi_xPhraseCount', 'int Fts5ExtensionApi_xPhraseCount(Fts5Context *)')
 
@@ -414,11 +414,11 @@ Fts5ExtensionApi_xInst = _proto('Fts5ExtensionApi_xInst', 'int Fts5ExtensionApi_
 
 Fts5ExtensionApi_xRowid = _proto('Fts5ExtensionApi_xRowid', 'long long Fts5ExtensionApi_xRowid(Fts5Context *)')
 
-Fts5ExtensionApi_xColumnText = _proto('Fts5ExtensionApi_xColumnText', 'int Fts5ExtensionApi_xColumnText(Fts5Context *, int iCol, char **pz, int *pn)')
+Fts5ExtensionApi_xColumnText = _proto('Fts5ExtensionApi_xColumnText', 'int Fts5ExtensionApi_xColumnText(Fts5Context *, int iCol, const char **pz, int *pn)')
 
 Fts5ExtensionApi_xColumnSize = _proto('Fts5ExtensionApi_xColumnSize', 'int Fts5ExtensionApi_xColumnSize(Fts5Context *, int iCol, int *pnToken)')
 
-Fts5ExtensionApi_xQueryPhrase_arg = _proto('Fts5ExtensionApi_xQueryPhrase_arg', 'int Fts5ExtensionApi_xQueryPhrase_arg(Fts5ExtensionApi *, Fts5Context *, void *)')
+Fts5ExtensionApi_xQueryPhrase_arg = _proto('Fts5ExtensionApi_xQueryPhrase_arg', 'int Fts5ExtensionApi_xQueryPhrase_arg(const Fts5ExtensionApi *, Fts5Context *, void *)')
 
 Fts5ExtensionApi_xQueryPhrase = _proto('Fts5ExtensionApi_xQueryPhrase', 'int Fts5ExtensionApi_xQueryPhrase(Fts5Context *, int iPhrase, void *pUserData, Fts5ExtensionApi_xQueryPhrase_arg *)')
 
@@ -436,23 +436,23 @@ Fts5ExtensionApi_xPhraseFirstColumn = _proto('Fts5ExtensionApi_xPhraseFirstColum
 
 Fts5ExtensionApi_xPhraseNextColumn = _proto('Fts5ExtensionApi_xPhraseNextColumn', 'void Fts5ExtensionApi_xPhraseNextColumn(Fts5Context *, Fts5PhraseIter *, int *piCol)')
 
-fts5_tokenizer_xCreate = _proto('fts5_tokenizer_xCreate', 'int fts5_tokenizer_xCreate(void *, char **azArg, int nArg, Fts5Tokenizer **ppOut)')
+fts5_tokenizer_xCreate = _proto('fts5_tokenizer_xCreate', 'int fts5_tokenizer_xCreate(void *, const char **azArg, int nArg, Fts5Tokenizer **ppOut)')
 
 fts5_tokenizer_xDelete = _proto('fts5_tokenizer_xDelete', 'void fts5_tokenizer_xDelete(Fts5Tokenizer *)')
 
-fts5_tokenizer_xTokenize_xToken = _proto('fts5_tokenizer_xTokenize_xToken', 'int fts5_tokenizer_xTokenize_xToken(void *pCtx, int tflags, char *pToken, int nToken, int iStart, int iEnd)')
+fts5_tokenizer_xTokenize_xToken = _proto('fts5_tokenizer_xTokenize_xToken', 'int fts5_tokenizer_xTokenize_xToken(void *pCtx, int tflags, const char *pToken, int nToken, int iStart, int iEnd)')
 
-fts5_tokenizer_xTokenize = _proto('fts5_tokenizer_xTokenize', 'int fts5_tokenizer_xTokenize(Fts5Tokenizer *, void *pCtx, int flags, char *pText, int nText, fts5_tokenizer_xTokenize_xToken *xToken)')
+fts5_tokenizer_xTokenize = _proto('fts5_tokenizer_xTokenize', 'int fts5_tokenizer_xTokenize(Fts5Tokenizer *, void *pCtx, int flags, const char *pText, int nText, fts5_tokenizer_xTokenize_xToken *xToken)')
 
 fts5_api_xCreateTokenizer_xDestroy = _proto('fts5_api_xCreateTokenizer_xDestroy', 'void fts5_api_xCreateTokenizer_xDestroy(void *)')
 
-fts5_api_xCreateTokenizer = _proto('fts5_api_xCreateTokenizer', 'int fts5_api_xCreateTokenizer(fts5_api *pApi, char *zName, void *pContext, fts5_tokenizer *pTokenizer, fts5_api_xCreateTokenizer_xDestroy *xDestroy)')
+fts5_api_xCreateTokenizer = _proto('fts5_api_xCreateTokenizer', 'int fts5_api_xCreateTokenizer(fts5_api *pApi, const char *zName, void *pContext, fts5_tokenizer *pTokenizer, fts5_api_xCreateTokenizer_xDestroy *xDestroy)')
 
-fts5_api_xFindTokenizer = _proto('fts5_api_xFindTokenizer', 'int fts5_api_xFindTokenizer(fts5_api *pApi, char *zName, void **ppContext, fts5_tokenizer *pTokenizer)')
+fts5_api_xFindTokenizer = _proto('fts5_api_xFindTokenizer', 'int fts5_api_xFindTokenizer(fts5_api *pApi, const char *zName, void **ppContext, fts5_tokenizer *pTokenizer)')
 
 fts5_api_xCreateFunction_xDestroy = _proto('fts5_api_xCreateFunction_xDestroy', 'void fts5_api_xCreateFunction_xDestroy(void *)')
 
-fts5_api_xCreateFunction = _proto('fts5_api_xCreateFunction', 'int fts5_api_xCreateFunction(fts5_api *pApi, char *zName, void *pContext, fts5_extension_function *xFunction, fts5_api_xCreateFunction_xDestroy *xDestroy)')
+fts5_api_xCreateFunction = _proto('fts5_api_xCreateFunction', 'int fts5_api_xCreateFunction(fts5_api *pApi, const char *zName, void *pContext, fts5_extension_function *xFunction, fts5_api_xCreateFunction_xDestroy *xDestroy)')
 
 _alias('__gnuc_va_list', 'void *')
 
@@ -471,7 +471,7 @@ sqlite3_uint64: TypeAlias = Annotated[int, _alias('sqlite3_uint64', 'unsigned lo
 
 @koffi.struct
 class sqlite3_file:
-    pMethods: Annotated[_Ptr, "sqlite3_io_methods *"] = None
+    pMethods: Annotated[_Ptr, "const sqlite3_io_methods *"] = None
 
 
 @koffi.struct
@@ -500,7 +500,7 @@ sqlite3_mutex = _opaque('sqlite3_mutex')
 
 sqlite3_api_routines = _opaque('sqlite3_api_routines')
 
-_alias('sqlite3_filename', 'char *')
+_alias('sqlite3_filename', 'const char *')
 
 
 @koffi.struct
@@ -509,7 +509,7 @@ class sqlite3_vfs:
     szOsFile: c.int = 0
     mxPathname: c.int = 0
     pNext: Annotated[_Ptr, "sqlite3_vfs *"] = None
-    zName: Annotated[str | None, "char *"] = None
+    zName: Annotated[str | None, "const char *"] = None
     pAppData: Annotated[_Ptr, "void *"] = None
     xOpen: Annotated[_Ptr, "sqlite3_vfs_xOpen *"] = None
     xDelete: Annotated[_Ptr, "sqlite3_vfs_xDelete *"] = None
@@ -549,7 +549,7 @@ sqlite3_context = _opaque('sqlite3_context')
 
 @koffi.struct
 class sqlite3_vtab:
-    pModule: Annotated[_Ptr, "sqlite3_module *"] = None
+    pModule: Annotated[_Ptr, "const sqlite3_module *"] = None
     nRef: c.int = 0
     zErrMsg: Annotated[str | None, "char *"] = None
 
@@ -747,8 +747,8 @@ Fts5Context = _opaque('Fts5Context')
 
 @koffi.struct
 class Fts5PhraseIter:
-    a: Annotated[_Ptr, "unsigned char *"] = None
-    b: Annotated[_Ptr, "unsigned char *"] = None
+    a: Annotated[_Ptr, "const unsigned char *"] = None
+    b: Annotated[_Ptr, "const unsigned char *"] = None
 
 Fts5Tokenizer = _opaque('Fts5Tokenizer')
 
@@ -1237,11 +1237,11 @@ FTS5_TOKEN_COLOCATED = 1
 
 
 @lib.function
-def sqlite3_libversion() -> Annotated[str | None, "char *"]: ...
+def sqlite3_libversion() -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
-def sqlite3_sourceid() -> Annotated[str | None, "char *"]: ...
+def sqlite3_sourceid() -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -1249,11 +1249,11 @@ def sqlite3_libversion_number() -> c.int: ...
 
 
 @lib.function
-def sqlite3_compileoption_used(zOptName: Annotated[_StrArg, "char *"]) -> c.int: ...
+def sqlite3_compileoption_used(zOptName: Annotated[_StrArg, "const char *"]) -> c.int: ...
 
 
 @lib.function
-def sqlite3_compileoption_get(N: c.int) -> Annotated[str | None, "char *"]: ...
+def sqlite3_compileoption_get(N: c.int) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -1271,7 +1271,7 @@ def sqlite3_close_v2(arg0: Annotated[_PtrArg, "sqlite3 *"]) -> c.int: ...
 @lib.function
 def sqlite3_exec(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    sql: Annotated[_StrArg, "char *"],
+    sql: Annotated[_StrArg, "const char *"],
     callback: Annotated[Callable[[_Ptr, int, _Ptr, _Ptr], int] | _Ptr, "sqlite3_exec_callback *"],
     arg3: Annotated[_VoidArg, "void *"],
     errmsg: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
@@ -1334,11 +1334,11 @@ def sqlite3_interrupt(arg0: Annotated[_PtrArg, "sqlite3 *"]) -> None: ...
 
 
 @lib.function
-def sqlite3_complete(sql: Annotated[_StrArg, "char *"]) -> c.int: ...
+def sqlite3_complete(sql: Annotated[_StrArg, "const char *"]) -> c.int: ...
 
 
 @lib.function
-def sqlite3_complete16(sql: Annotated[_VoidArg, "void *"]) -> c.int: ...
+def sqlite3_complete16(sql: Annotated[_VoidArg, "const void *"]) -> c.int: ...
 
 
 @lib.function
@@ -1356,7 +1356,7 @@ def sqlite3_busy_timeout(arg0: Annotated[_PtrArg, "sqlite3 *"], ms: c.int) -> c.
 @lib.function
 def sqlite3_get_table(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSql: Annotated[_StrArg, "char *"],
+    zSql: Annotated[_StrArg, "const char *"],
     pazResult: Annotated[list[_Ptr] | _PtrArg, koffi.inout("char ***")],
     pnRow: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
     pnColumn: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
@@ -1369,23 +1369,23 @@ def sqlite3_free_table(
     result: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
 ) -> None: ...
 
-sqlite3_mprintf = lib.func('char *sqlite3_mprintf(char *, ...)')
+sqlite3_mprintf = lib.func('char *sqlite3_mprintf(const char *, ...)')
 
 
 @lib.function
 def sqlite3_vmprintf(
-    arg0: Annotated[_StrArg, "char *"],
+    arg0: Annotated[_StrArg, "const char *"],
     arg1: Annotated[_VoidArg, "void *"],
 ) -> Annotated[str | None, "char *"]: ...
 
-sqlite3_snprintf = lib.func('char *sqlite3_snprintf(int, char *, char *, ...)')
+sqlite3_snprintf = lib.func('char *sqlite3_snprintf(int, char *, const char *, ...)')
 
 
 @lib.function
 def sqlite3_vsnprintf(
     arg0: c.int,
     arg1: Annotated[_StrArg, "char *"],
-    arg2: Annotated[_StrArg, "char *"],
+    arg2: Annotated[_StrArg, "const char *"],
     arg3: Annotated[_VoidArg, "void *"],
 ) -> Annotated[str | None, "char *"]: ...
 
@@ -1476,91 +1476,93 @@ def sqlite3_progress_handler(
 
 @lib.function
 def sqlite3_open(
-    filename: Annotated[_StrArg, "char *"],
+    filename: Annotated[_StrArg, "const char *"],
     ppDb: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3 **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_open16(
-    filename: Annotated[_VoidArg, "void *"],
+    filename: Annotated[_VoidArg, "const void *"],
     ppDb: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3 **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_open_v2(
-    filename: Annotated[_StrArg, "char *"],
+    filename: Annotated[_StrArg, "const char *"],
     ppDb: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3 **")],
     flags: c.int,
-    zVfs: Annotated[_StrArg, "char *"],
+    zVfs: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_uri_parameter(
-    z: Annotated[_StrArg, "char *"],
-    zParam: Annotated[_StrArg, "char *"],
-) -> Annotated[str | None, "char *"]: ...
+    z: Annotated[_StrArg, "const char *"],
+    zParam: Annotated[_StrArg, "const char *"],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_uri_boolean(
-    z: Annotated[_StrArg, "char *"],
-    zParam: Annotated[_StrArg, "char *"],
+    z: Annotated[_StrArg, "const char *"],
+    zParam: Annotated[_StrArg, "const char *"],
     bDefault: c.int,
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_uri_int64(
-    arg0: Annotated[_StrArg, "char *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg0: Annotated[_StrArg, "const char *"],
+    arg1: Annotated[_StrArg, "const char *"],
     arg2: sqlite3_int64,
 ) -> sqlite3_int64: ...
 
 
 @lib.function
 def sqlite3_uri_key(
-    z: Annotated[_StrArg, "char *"],
+    z: Annotated[_StrArg, "const char *"],
     N: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_filename_database(
-    arg0: Annotated[_StrArg, "char *"],
-) -> Annotated[str | None, "char *"]: ...
+    arg0: Annotated[_StrArg, "const char *"],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_filename_journal(
-    arg0: Annotated[_StrArg, "char *"],
-) -> Annotated[str | None, "char *"]: ...
+    arg0: Annotated[_StrArg, "const char *"],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
-def sqlite3_filename_wal(arg0: Annotated[_StrArg, "char *"]) -> Annotated[str | None, "char *"]: ...
+def sqlite3_filename_wal(
+    arg0: Annotated[_StrArg, "const char *"],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_database_file_object(
-    arg0: Annotated[_StrArg, "char *"],
+    arg0: Annotated[_StrArg, "const char *"],
 ) -> Annotated[_Ptr, "sqlite3_file *"]: ...
 
 
 @lib.function
 def sqlite3_create_filename(
-    zDatabase: Annotated[_StrArg, "char *"],
-    zJournal: Annotated[_StrArg, "char *"],
-    zWal: Annotated[_StrArg, "char *"],
+    zDatabase: Annotated[_StrArg, "const char *"],
+    zJournal: Annotated[_StrArg, "const char *"],
+    zWal: Annotated[_StrArg, "const char *"],
     nParam: c.int,
-    azParam: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
-) -> Annotated[str | None, "char *"]: ...
+    azParam: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
-def sqlite3_free_filename(arg0: Annotated[_StrArg, "char *"]) -> None: ...
+def sqlite3_free_filename(arg0: Annotated[_StrArg, "const char *"]) -> None: ...
 
 
 @lib.function
@@ -1572,15 +1574,17 @@ def sqlite3_extended_errcode(db: Annotated[_PtrArg, "sqlite3 *"]) -> c.int: ...
 
 
 @lib.function
-def sqlite3_errmsg(arg0: Annotated[_PtrArg, "sqlite3 *"]) -> Annotated[str | None, "char *"]: ...
+def sqlite3_errmsg(
+    arg0: Annotated[_PtrArg, "sqlite3 *"],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
-def sqlite3_errmsg16(arg0: Annotated[_PtrArg, "sqlite3 *"]) -> Annotated[_Ptr, "void *"]: ...
+def sqlite3_errmsg16(arg0: Annotated[_PtrArg, "sqlite3 *"]) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
-def sqlite3_errstr(arg0: c.int) -> Annotated[str | None, "char *"]: ...
+def sqlite3_errstr(arg0: c.int) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -1594,67 +1598,69 @@ def sqlite3_limit(arg0: Annotated[_PtrArg, "sqlite3 *"], id: c.int, newVal: c.in
 @lib.function
 def sqlite3_prepare(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSql: Annotated[_StrArg, "char *"],
+    zSql: Annotated[_StrArg, "const char *"],
     nByte: c.int,
     ppStmt: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3_stmt **")],
-    pzTail: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
+    pzTail: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_prepare_v2(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSql: Annotated[_StrArg, "char *"],
+    zSql: Annotated[_StrArg, "const char *"],
     nByte: c.int,
     ppStmt: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3_stmt **")],
-    pzTail: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
+    pzTail: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_prepare_v3(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSql: Annotated[_StrArg, "char *"],
+    zSql: Annotated[_StrArg, "const char *"],
     nByte: c.int,
     prepFlags: c.uint,
     ppStmt: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3_stmt **")],
-    pzTail: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
+    pzTail: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_prepare16(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSql: Annotated[_VoidArg, "void *"],
+    zSql: Annotated[_VoidArg, "const void *"],
     nByte: c.int,
     ppStmt: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3_stmt **")],
-    pzTail: Annotated[list[_Ptr] | _PtrArg, koffi.inout("void **")],
+    pzTail: Annotated[list[_Ptr] | _PtrArg, koffi.inout("const void **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_prepare16_v2(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSql: Annotated[_VoidArg, "void *"],
+    zSql: Annotated[_VoidArg, "const void *"],
     nByte: c.int,
     ppStmt: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3_stmt **")],
-    pzTail: Annotated[list[_Ptr] | _PtrArg, koffi.inout("void **")],
+    pzTail: Annotated[list[_Ptr] | _PtrArg, koffi.inout("const void **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_prepare16_v3(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSql: Annotated[_VoidArg, "void *"],
+    zSql: Annotated[_VoidArg, "const void *"],
     nByte: c.int,
     prepFlags: c.uint,
     ppStmt: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3_stmt **")],
-    pzTail: Annotated[list[_Ptr] | _PtrArg, koffi.inout("void **")],
+    pzTail: Annotated[list[_Ptr] | _PtrArg, koffi.inout("const void **")],
 ) -> c.int: ...
 
 
 @lib.function
-def sqlite3_sql(pStmt: Annotated[_PtrArg, "sqlite3_stmt *"]) -> Annotated[str | None, "char *"]: ...
+def sqlite3_sql(
+    pStmt: Annotated[_PtrArg, "sqlite3_stmt *"],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -1679,7 +1685,7 @@ def sqlite3_stmt_busy(arg0: Annotated[_PtrArg, "sqlite3_stmt *"]) -> c.int: ...
 def sqlite3_bind_blob(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-    arg2: Annotated[_VoidArg, "void *"],
+    arg2: Annotated[_VoidArg, "const void *"],
     n: c.int,
     arg4: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_bind_blob_arg *"],
 ) -> c.int: ...
@@ -1689,7 +1695,7 @@ def sqlite3_bind_blob(
 def sqlite3_bind_blob64(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-    arg2: Annotated[_VoidArg, "void *"],
+    arg2: Annotated[_VoidArg, "const void *"],
     arg3: sqlite3_uint64,
     arg4: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_bind_blob64_arg *"],
 ) -> c.int: ...
@@ -1727,7 +1733,7 @@ def sqlite3_bind_null(arg0: Annotated[_PtrArg, "sqlite3_stmt *"], arg1: c.int) -
 def sqlite3_bind_text(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-    arg2: Annotated[_StrArg, "char *"],
+    arg2: Annotated[_StrArg, "const char *"],
     arg3: c.int,
     arg4: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_bind_text_arg *"],
 ) -> c.int: ...
@@ -1737,7 +1743,7 @@ def sqlite3_bind_text(
 def sqlite3_bind_text16(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-    arg2: Annotated[_VoidArg, "void *"],
+    arg2: Annotated[_VoidArg, "const void *"],
     arg3: c.int,
     arg4: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_bind_text16_arg *"],
 ) -> c.int: ...
@@ -1747,7 +1753,7 @@ def sqlite3_bind_text16(
 def sqlite3_bind_text64(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-    arg2: Annotated[_StrArg, "char *"],
+    arg2: Annotated[_StrArg, "const char *"],
     arg3: sqlite3_uint64,
     arg4: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_bind_text64_arg *"],
     encoding: c.uchar,
@@ -1767,7 +1773,7 @@ def sqlite3_bind_pointer(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
     arg2: Annotated[_VoidArg, "void *"],
-    arg3: Annotated[_StrArg, "char *"],
+    arg3: Annotated[_StrArg, "const char *"],
     arg4: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_bind_pointer_arg *"],
 ) -> c.int: ...
 
@@ -1796,13 +1802,13 @@ def sqlite3_bind_parameter_count(arg0: Annotated[_PtrArg, "sqlite3_stmt *"]) -> 
 def sqlite3_bind_parameter_name(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_bind_parameter_index(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
-    zName: Annotated[_StrArg, "char *"],
+    zName: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
@@ -1818,70 +1824,70 @@ def sqlite3_column_count(pStmt: Annotated[_PtrArg, "sqlite3_stmt *"]) -> c.int: 
 def sqlite3_column_name(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     N: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_column_name16(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     N: c.int,
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
 def sqlite3_column_database_name(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_column_database_name16(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
 def sqlite3_column_table_name(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_column_table_name16(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
 def sqlite3_column_origin_name(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_column_origin_name16(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
 def sqlite3_column_decltype(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_column_decltype16(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     arg1: c.int,
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
@@ -1896,7 +1902,7 @@ def sqlite3_data_count(pStmt: Annotated[_PtrArg, "sqlite3_stmt *"]) -> c.int: ..
 def sqlite3_column_blob(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     iCol: c.int,
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
@@ -1918,14 +1924,14 @@ def sqlite3_column_int64(
 def sqlite3_column_text(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     iCol: c.int,
-) -> Annotated[_Ptr, "unsigned char *"]: ...
+) -> Annotated[_Ptr, "const unsigned char *"]: ...
 
 
 @lib.function
 def sqlite3_column_text16(
     arg0: Annotated[_PtrArg, "sqlite3_stmt *"],
     iCol: c.int,
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
@@ -1958,7 +1964,7 @@ def sqlite3_reset(pStmt: Annotated[_PtrArg, "sqlite3_stmt *"]) -> c.int: ...
 @lib.function
 def sqlite3_create_function(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zFunctionName: Annotated[_StrArg, "char *"],
+    zFunctionName: Annotated[_StrArg, "const char *"],
     nArg: c.int,
     eTextRep: c.int,
     pApp: Annotated[_VoidArg, "void *"],
@@ -1971,7 +1977,7 @@ def sqlite3_create_function(
 @lib.function
 def sqlite3_create_function16(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zFunctionName: Annotated[_VoidArg, "void *"],
+    zFunctionName: Annotated[_VoidArg, "const void *"],
     nArg: c.int,
     eTextRep: c.int,
     pApp: Annotated[_VoidArg, "void *"],
@@ -1984,7 +1990,7 @@ def sqlite3_create_function16(
 @lib.function
 def sqlite3_create_function_v2(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zFunctionName: Annotated[_StrArg, "char *"],
+    zFunctionName: Annotated[_StrArg, "const char *"],
     nArg: c.int,
     eTextRep: c.int,
     pApp: Annotated[_VoidArg, "void *"],
@@ -1998,7 +2004,7 @@ def sqlite3_create_function_v2(
 @lib.function
 def sqlite3_create_window_function(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zFunctionName: Annotated[_StrArg, "char *"],
+    zFunctionName: Annotated[_StrArg, "const char *"],
     nArg: c.int,
     eTextRep: c.int,
     pApp: Annotated[_VoidArg, "void *"],
@@ -2044,7 +2050,7 @@ def sqlite3_memory_alarm(
 @lib.function
 def sqlite3_value_blob(
     arg0: Annotated[_PtrArg, "sqlite3_value *"],
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
@@ -2062,32 +2068,32 @@ def sqlite3_value_int64(arg0: Annotated[_PtrArg, "sqlite3_value *"]) -> sqlite3_
 @lib.function
 def sqlite3_value_pointer(
     arg0: Annotated[_PtrArg, "sqlite3_value *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg1: Annotated[_StrArg, "const char *"],
 ) -> Annotated[_Ptr, "void *"]: ...
 
 
 @lib.function
 def sqlite3_value_text(
     arg0: Annotated[_PtrArg, "sqlite3_value *"],
-) -> Annotated[_Ptr, "unsigned char *"]: ...
+) -> Annotated[_Ptr, "const unsigned char *"]: ...
 
 
 @lib.function
 def sqlite3_value_text16(
     arg0: Annotated[_PtrArg, "sqlite3_value *"],
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
 def sqlite3_value_text16le(
     arg0: Annotated[_PtrArg, "sqlite3_value *"],
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
 def sqlite3_value_text16be(
     arg0: Annotated[_PtrArg, "sqlite3_value *"],
-) -> Annotated[_Ptr, "void *"]: ...
+) -> Annotated[_Ptr, "const void *"]: ...
 
 
 @lib.function
@@ -2170,7 +2176,7 @@ def sqlite3_set_auxdata(
 @lib.function
 def sqlite3_result_blob(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_VoidArg, "void *"],
+    arg1: Annotated[_VoidArg, "const void *"],
     arg2: c.int,
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_blob_arg *"],
 ) -> None: ...
@@ -2179,7 +2185,7 @@ def sqlite3_result_blob(
 @lib.function
 def sqlite3_result_blob64(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_VoidArg, "void *"],
+    arg1: Annotated[_VoidArg, "const void *"],
     arg2: sqlite3_uint64,
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_blob64_arg *"],
 ) -> None: ...
@@ -2195,7 +2201,7 @@ def sqlite3_result_double(
 @lib.function
 def sqlite3_result_error(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg1: Annotated[_StrArg, "const char *"],
     arg2: c.int,
 ) -> None: ...
 
@@ -2203,7 +2209,7 @@ def sqlite3_result_error(
 @lib.function
 def sqlite3_result_error16(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_VoidArg, "void *"],
+    arg1: Annotated[_VoidArg, "const void *"],
     arg2: c.int,
 ) -> None: ...
 
@@ -2241,7 +2247,7 @@ def sqlite3_result_null(arg0: Annotated[_PtrArg, "sqlite3_context *"]) -> None: 
 @lib.function
 def sqlite3_result_text(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg1: Annotated[_StrArg, "const char *"],
     arg2: c.int,
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_text_arg *"],
 ) -> None: ...
@@ -2250,7 +2256,7 @@ def sqlite3_result_text(
 @lib.function
 def sqlite3_result_text64(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg1: Annotated[_StrArg, "const char *"],
     arg2: sqlite3_uint64,
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_text64_arg *"],
     encoding: c.uchar,
@@ -2260,7 +2266,7 @@ def sqlite3_result_text64(
 @lib.function
 def sqlite3_result_text16(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_VoidArg, "void *"],
+    arg1: Annotated[_VoidArg, "const void *"],
     arg2: c.int,
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_text16_arg *"],
 ) -> None: ...
@@ -2269,7 +2275,7 @@ def sqlite3_result_text16(
 @lib.function
 def sqlite3_result_text16le(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_VoidArg, "void *"],
+    arg1: Annotated[_VoidArg, "const void *"],
     arg2: c.int,
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_text16le_arg *"],
 ) -> None: ...
@@ -2278,7 +2284,7 @@ def sqlite3_result_text16le(
 @lib.function
 def sqlite3_result_text16be(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
-    arg1: Annotated[_VoidArg, "void *"],
+    arg1: Annotated[_VoidArg, "const void *"],
     arg2: c.int,
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_text16be_arg *"],
 ) -> None: ...
@@ -2295,7 +2301,7 @@ def sqlite3_result_value(
 def sqlite3_result_pointer(
     arg0: Annotated[_PtrArg, "sqlite3_context *"],
     arg1: Annotated[_VoidArg, "void *"],
-    arg2: Annotated[_StrArg, "char *"],
+    arg2: Annotated[_StrArg, "const char *"],
     arg3: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_result_pointer_arg *"],
 ) -> None: ...
 
@@ -2318,7 +2324,7 @@ def sqlite3_result_subtype(arg0: Annotated[_PtrArg, "sqlite3_context *"], arg1: 
 @lib.function
 def sqlite3_create_collation(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zName: Annotated[_StrArg, "char *"],
+    zName: Annotated[_StrArg, "const char *"],
     eTextRep: c.int,
     pArg: Annotated[_VoidArg, "void *"],
     xCompare: Annotated[Callable[[_Ptr, int, _Ptr, int, _Ptr], int] | _Ptr, "sqlite3_create_collation_xCompare *"],
@@ -2328,7 +2334,7 @@ def sqlite3_create_collation(
 @lib.function
 def sqlite3_create_collation_v2(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zName: Annotated[_StrArg, "char *"],
+    zName: Annotated[_StrArg, "const char *"],
     eTextRep: c.int,
     pArg: Annotated[_VoidArg, "void *"],
     xCompare: Annotated[Callable[[_Ptr, int, _Ptr, int, _Ptr], int] | _Ptr, "sqlite3_create_collation_v2_xCompare *"],
@@ -2339,7 +2345,7 @@ def sqlite3_create_collation_v2(
 @lib.function
 def sqlite3_create_collation16(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zName: Annotated[_VoidArg, "void *"],
+    zName: Annotated[_VoidArg, "const void *"],
     eTextRep: c.int,
     pArg: Annotated[_VoidArg, "void *"],
     xCompare: Annotated[Callable[[_Ptr, int, _Ptr, int, _Ptr], int] | _Ptr, "sqlite3_create_collation16_xCompare *"],
@@ -2390,27 +2396,27 @@ def sqlite3_db_handle(
 def sqlite3_db_name(
     db: Annotated[_PtrArg, "sqlite3 *"],
     N: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_db_filename(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zDbName: Annotated[_StrArg, "char *"],
-) -> Annotated[str | None, "char *"]: ...
+    zDbName: Annotated[_StrArg, "const char *"],
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
 def sqlite3_db_readonly(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zDbName: Annotated[_StrArg, "char *"],
+    zDbName: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_txn_state(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zSchema: Annotated[_StrArg, "char *"],
+    zSchema: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
@@ -2481,11 +2487,11 @@ def sqlite3_soft_heap_limit(N: c.int) -> None: ...
 @lib.function
 def sqlite3_table_column_metadata(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zDbName: Annotated[_StrArg, "char *"],
-    zTableName: Annotated[_StrArg, "char *"],
-    zColumnName: Annotated[_StrArg, "char *"],
-    pzDataType: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
-    pzCollSeq: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
+    zDbName: Annotated[_StrArg, "const char *"],
+    zTableName: Annotated[_StrArg, "const char *"],
+    zColumnName: Annotated[_StrArg, "const char *"],
+    pzDataType: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
+    pzCollSeq: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
     pNotNull: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
     pPrimaryKey: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
     pAutoinc: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
@@ -2495,8 +2501,8 @@ def sqlite3_table_column_metadata(
 @lib.function
 def sqlite3_load_extension(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zFile: Annotated[_StrArg, "char *"],
-    zProc: Annotated[_StrArg, "char *"],
+    zFile: Annotated[_StrArg, "const char *"],
+    zProc: Annotated[_StrArg, "const char *"],
     pzErrMsg: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
 ) -> c.int: ...
 
@@ -2524,8 +2530,8 @@ def sqlite3_reset_auto_extension() -> None: ...
 @lib.function
 def sqlite3_create_module(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zName: Annotated[_StrArg, "char *"],
-    p: Annotated[sqlite3_module | list[sqlite3_module] | _PtrArg, "sqlite3_module *"],
+    zName: Annotated[_StrArg, "const char *"],
+    p: Annotated[sqlite3_module | list[sqlite3_module] | _PtrArg, "const sqlite3_module *"],
     pClientData: Annotated[_VoidArg, "void *"],
 ) -> c.int: ...
 
@@ -2533,8 +2539,8 @@ def sqlite3_create_module(
 @lib.function
 def sqlite3_create_module_v2(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zName: Annotated[_StrArg, "char *"],
-    p: Annotated[sqlite3_module | list[sqlite3_module] | _PtrArg, "sqlite3_module *"],
+    zName: Annotated[_StrArg, "const char *"],
+    p: Annotated[sqlite3_module | list[sqlite3_module] | _PtrArg, "const sqlite3_module *"],
     pClientData: Annotated[_VoidArg, "void *"],
     xDestroy: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_create_module_v2_xDestroy *"],
 ) -> c.int: ...
@@ -2543,21 +2549,21 @@ def sqlite3_create_module_v2(
 @lib.function
 def sqlite3_drop_modules(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    azKeep: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
+    azKeep: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_declare_vtab(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zSQL: Annotated[_StrArg, "char *"],
+    zSQL: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_overload_function(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zFuncName: Annotated[_StrArg, "char *"],
+    zFuncName: Annotated[_StrArg, "const char *"],
     nArg: c.int,
 ) -> c.int: ...
 
@@ -2565,9 +2571,9 @@ def sqlite3_overload_function(
 @lib.function
 def sqlite3_blob_open(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zDb: Annotated[_StrArg, "char *"],
-    zTable: Annotated[_StrArg, "char *"],
-    zColumn: Annotated[_StrArg, "char *"],
+    zDb: Annotated[_StrArg, "const char *"],
+    zTable: Annotated[_StrArg, "const char *"],
+    zColumn: Annotated[_StrArg, "const char *"],
     iRow: sqlite3_int64,
     flags: c.int,
     ppBlob: Annotated[list[_Ptr] | _PtrArg, koffi.inout("sqlite3_blob **")],
@@ -2601,7 +2607,7 @@ def sqlite3_blob_read(
 @lib.function
 def sqlite3_blob_write(
     arg0: Annotated[_PtrArg, "sqlite3_blob *"],
-    z: Annotated[_VoidArg, "void *"],
+    z: Annotated[_VoidArg, "const void *"],
     n: c.int,
     iOffset: c.int,
 ) -> c.int: ...
@@ -2609,7 +2615,7 @@ def sqlite3_blob_write(
 
 @lib.function
 def sqlite3_vfs_find(
-    zVfsName: Annotated[_StrArg, "char *"],
+    zVfsName: Annotated[_StrArg, "const char *"],
 ) -> Annotated[_Ptr, "sqlite3_vfs *"]: ...
 
 
@@ -2659,7 +2665,7 @@ def sqlite3_db_mutex(
 @lib.function
 def sqlite3_file_control(
     arg0: Annotated[_PtrArg, "sqlite3 *"],
-    zDbName: Annotated[_StrArg, "char *"],
+    zDbName: Annotated[_StrArg, "const char *"],
     op: c.int,
     arg3: Annotated[_VoidArg, "void *"],
 ) -> c.int: ...
@@ -2674,13 +2680,13 @@ def sqlite3_keyword_count() -> c.int: ...
 @lib.function
 def sqlite3_keyword_name(
     arg0: c.int,
-    arg1: Annotated[list[str | None] | _PtrArg, koffi.inout("char **")],
+    arg1: Annotated[list[str | None] | _PtrArg, koffi.inout("const char **")],
     arg2: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
 ) -> c.int: ...
 
 
 @lib.function
-def sqlite3_keyword_check(arg0: Annotated[_StrArg, "char *"], arg1: c.int) -> c.int: ...
+def sqlite3_keyword_check(arg0: Annotated[_StrArg, "const char *"], arg1: c.int) -> c.int: ...
 
 
 @lib.function
@@ -2692,13 +2698,13 @@ def sqlite3_str_finish(
     arg0: Annotated[_PtrArg, "sqlite3_str *"],
 ) -> Annotated[str | None, "char *"]: ...
 
-sqlite3_str_appendf = lib.func('void sqlite3_str_appendf(sqlite3_str *, char *zFormat, ...)')
+sqlite3_str_appendf = lib.func('void sqlite3_str_appendf(sqlite3_str *, const char *zFormat, ...)')
 
 
 @lib.function
 def sqlite3_str_vappendf(
     arg0: Annotated[_PtrArg, "sqlite3_str *"],
-    zFormat: Annotated[_StrArg, "char *"],
+    zFormat: Annotated[_StrArg, "const char *"],
     arg2: Annotated[_VoidArg, "void *"],
 ) -> None: ...
 
@@ -2706,7 +2712,7 @@ def sqlite3_str_vappendf(
 @lib.function
 def sqlite3_str_append(
     arg0: Annotated[_PtrArg, "sqlite3_str *"],
-    zIn: Annotated[_StrArg, "char *"],
+    zIn: Annotated[_StrArg, "const char *"],
     N: c.int,
 ) -> None: ...
 
@@ -2714,7 +2720,7 @@ def sqlite3_str_append(
 @lib.function
 def sqlite3_str_appendall(
     arg0: Annotated[_PtrArg, "sqlite3_str *"],
-    zIn: Annotated[_StrArg, "char *"],
+    zIn: Annotated[_StrArg, "const char *"],
 ) -> None: ...
 
 
@@ -2783,9 +2789,9 @@ def sqlite3_stmt_status(
 @lib.function
 def sqlite3_backup_init(
     pDest: Annotated[_PtrArg, "sqlite3 *"],
-    zDestName: Annotated[_StrArg, "char *"],
+    zDestName: Annotated[_StrArg, "const char *"],
     pSource: Annotated[_PtrArg, "sqlite3 *"],
-    zSourceName: Annotated[_StrArg, "char *"],
+    zSourceName: Annotated[_StrArg, "const char *"],
 ) -> Annotated[_Ptr, "sqlite3_backup *"]: ...
 
 
@@ -2815,34 +2821,34 @@ def sqlite3_unlock_notify(
 
 @lib.function
 def sqlite3_stricmp(
-    arg0: Annotated[_StrArg, "char *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg0: Annotated[_StrArg, "const char *"],
+    arg1: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_strnicmp(
-    arg0: Annotated[_StrArg, "char *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg0: Annotated[_StrArg, "const char *"],
+    arg1: Annotated[_StrArg, "const char *"],
     arg2: c.int,
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_strglob(
-    zGlob: Annotated[_StrArg, "char *"],
-    zStr: Annotated[_StrArg, "char *"],
+    zGlob: Annotated[_StrArg, "const char *"],
+    zStr: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_strlike(
-    zGlob: Annotated[_StrArg, "char *"],
-    zStr: Annotated[_StrArg, "char *"],
+    zGlob: Annotated[_StrArg, "const char *"],
+    zStr: Annotated[_StrArg, "const char *"],
     cEsc: c.uint,
 ) -> c.int: ...
 
-sqlite3_log = lib.func('void sqlite3_log(int iErrCode, char *zFormat, ...)')
+sqlite3_log = lib.func('void sqlite3_log(int iErrCode, const char *zFormat, ...)')
 
 
 @lib.function
@@ -2860,14 +2866,14 @@ def sqlite3_wal_autocheckpoint(db: Annotated[_PtrArg, "sqlite3 *"], N: c.int) ->
 @lib.function
 def sqlite3_wal_checkpoint(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zDb: Annotated[_StrArg, "char *"],
+    zDb: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
 @lib.function
 def sqlite3_wal_checkpoint_v2(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zDb: Annotated[_StrArg, "char *"],
+    zDb: Annotated[_StrArg, "const char *"],
     eMode: c.int,
     pnLog: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
     pnCkpt: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
@@ -2888,7 +2894,7 @@ def sqlite3_vtab_nochange(arg0: Annotated[_PtrArg, "sqlite3_context *"]) -> c.in
 def sqlite3_vtab_collation(
     arg0: Annotated[sqlite3_index_info | list[sqlite3_index_info] | _PtrArg, koffi.inout("sqlite3_index_info *")],
     arg1: c.int,
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -2952,7 +2958,7 @@ def sqlite3_system_errno(arg0: Annotated[_PtrArg, "sqlite3 *"]) -> c.int: ...
 @lib.function
 def sqlite3_serialize(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSchema: Annotated[_StrArg, "char *"],
+    zSchema: Annotated[_StrArg, "const char *"],
     piSize: Annotated[list[int] | _PtrArg, koffi.inout("long long *")],
     mFlags: c.uint,
 ) -> Annotated[_Ptr, "unsigned char *"]: ...
@@ -2961,7 +2967,7 @@ def sqlite3_serialize(
 @lib.function
 def sqlite3_deserialize(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zSchema: Annotated[_StrArg, "char *"],
+    zSchema: Annotated[_StrArg, "const char *"],
     pData: Annotated[list[int] | _PtrArg, koffi.inout("unsigned char *")],
     szDb: sqlite3_int64,
     szBuf: sqlite3_int64,
@@ -2972,7 +2978,7 @@ def sqlite3_deserialize(
 @lib.function
 def sqlite3_rtree_geometry_callback(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zGeom: Annotated[_StrArg, "char *"],
+    zGeom: Annotated[_StrArg, "const char *"],
     xGeom: Annotated[Callable[[_Ptr, int, _Ptr, _Ptr], int] | _Ptr, "sqlite3_rtree_geometry_callback_xGeom *"],
     pContext: Annotated[_VoidArg, "void *"],
 ) -> c.int: ...
@@ -2981,7 +2987,7 @@ def sqlite3_rtree_geometry_callback(
 @lib.function
 def sqlite3_rtree_query_callback(
     db: Annotated[_PtrArg, "sqlite3 *"],
-    zQueryFunc: Annotated[_StrArg, "char *"],
+    zQueryFunc: Annotated[_StrArg, "const char *"],
     xQueryFunc: Annotated[Callable[[_Ptr], int] | _Ptr, "sqlite3_rtree_query_callback_xQueryFunc *"],
     pContext: Annotated[_VoidArg, "void *"],
     xDestructor: Annotated[Callable[[_Ptr], None] | _Ptr, "sqlite3_rtree_query_callback_xDestructor *"],

@@ -68,7 +68,7 @@ Bytef: TypeAlias = Annotated[int, _alias('Bytef', 'unsigned char')]
 
 uLongf: TypeAlias = Annotated[int, _alias('uLongf', 'unsigned long')]
 
-_alias('voidpc', 'void *')
+_alias('voidpc', 'const void *')
 
 _alias('voidpf', 'void *')
 
@@ -491,7 +491,7 @@ Z_NULL = 0
 
 
 @lib.function
-def zlibVersion() -> Annotated[str | None, "char *"]: ...
+def zlibVersion() -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -523,7 +523,7 @@ def inflateEnd(
 @lib.function
 def deflateSetDictionary(
     strm: Annotated[z_stream_s | list[z_stream_s] | _PtrArg, koffi.inout("z_stream_s *")],
-    dictionary: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    dictionary: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     dictLength: uInt,
 ) -> c.int: ...
 
@@ -600,7 +600,7 @@ def deflateSetHeader(
 @lib.function
 def inflateSetDictionary(
     strm: Annotated[z_stream_s | list[z_stream_s] | _PtrArg, koffi.inout("z_stream_s *")],
-    dictionary: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    dictionary: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     dictLength: uInt,
 ) -> c.int: ...
 
@@ -684,7 +684,7 @@ def zlibCompileFlags() -> uLong: ...
 def compress(
     dest: Annotated[list[int] | _PtrArg, koffi.inout("unsigned char *")],
     destLen: Annotated[list[int] | _PtrArg, koffi.inout("unsigned long *")],
-    source: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    source: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     sourceLen: uLong,
 ) -> c.int: ...
 
@@ -693,7 +693,7 @@ def compress(
 def compress2(
     dest: Annotated[list[int] | _PtrArg, koffi.inout("unsigned char *")],
     destLen: Annotated[list[int] | _PtrArg, koffi.inout("unsigned long *")],
-    source: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    source: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     sourceLen: uLong,
     level: c.int,
 ) -> c.int: ...
@@ -707,7 +707,7 @@ def compressBound(sourceLen: uLong) -> uLong: ...
 def uncompress(
     dest: Annotated[list[int] | _PtrArg, koffi.inout("unsigned char *")],
     destLen: Annotated[list[int] | _PtrArg, koffi.inout("unsigned long *")],
-    source: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    source: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     sourceLen: uLong,
 ) -> c.int: ...
 
@@ -716,13 +716,16 @@ def uncompress(
 def uncompress2(
     dest: Annotated[list[int] | _PtrArg, koffi.inout("unsigned char *")],
     destLen: Annotated[list[int] | _PtrArg, koffi.inout("unsigned long *")],
-    source: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    source: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     sourceLen: Annotated[list[int] | _PtrArg, koffi.inout("unsigned long *")],
 ) -> c.int: ...
 
 
 @lib.function
-def gzdopen(fd: c.int, mode: Annotated[_StrArg, "char *"]) -> Annotated[_Ptr, "gzFile_s *"]: ...
+def gzdopen(
+    fd: c.int,
+    mode: Annotated[_StrArg, "const char *"],
+) -> Annotated[_Ptr, "gzFile_s *"]: ...
 
 
 @lib.function
@@ -760,26 +763,26 @@ def gzfread(
 @lib.function
 def gzwrite(
     file: Annotated[gzFile_s | list[gzFile_s] | _PtrArg, koffi.inout("gzFile_s *")],
-    buf: Annotated[_VoidArg, "void *"],
+    buf: Annotated[_VoidArg, "const void *"],
     len: c.uint,
 ) -> c.int: ...
 
 
 @lib.function
 def gzfwrite(
-    buf: Annotated[_VoidArg, "void *"],
+    buf: Annotated[_VoidArg, "const void *"],
     size: z_size_t,
     nitems: z_size_t,
     file: Annotated[gzFile_s | list[gzFile_s] | _PtrArg, koffi.inout("gzFile_s *")],
 ) -> z_size_t: ...
 
-gzprintf = lib.func('int gzprintf(gzFile_s *file, char *format, ...)')
+gzprintf = lib.func('int gzprintf(gzFile_s *file, const char *format, ...)')
 
 
 @lib.function
 def gzputs(
     file: Annotated[gzFile_s | list[gzFile_s] | _PtrArg, koffi.inout("gzFile_s *")],
-    s: Annotated[_StrArg, "char *"],
+    s: Annotated[_StrArg, "const char *"],
 ) -> c.int: ...
 
 
@@ -858,7 +861,7 @@ def gzclose_w(
 def gzerror(
     file: Annotated[gzFile_s | list[gzFile_s] | _PtrArg, koffi.inout("gzFile_s *")],
     errnum: Annotated[list[int] | _PtrArg, koffi.inout("int *")],
-) -> Annotated[str | None, "char *"]: ...
+) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -870,7 +873,7 @@ def gzclearerr(
 @lib.function
 def adler32(
     adler: uLong,
-    buf: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    buf: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     len: uInt,
 ) -> uLong: ...
 
@@ -878,7 +881,7 @@ def adler32(
 @lib.function
 def adler32_z(
     adler: uLong,
-    buf: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    buf: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     len: z_size_t,
 ) -> uLong: ...
 
@@ -886,7 +889,7 @@ def adler32_z(
 @lib.function
 def crc32(
     crc: uLong,
-    buf: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    buf: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     len: uInt,
 ) -> uLong: ...
 
@@ -894,7 +897,7 @@ def crc32(
 @lib.function
 def crc32_z(
     crc: uLong,
-    buf: Annotated[list[int] | _PtrArg, "unsigned char *"],
+    buf: Annotated[list[int] | _PtrArg, "const unsigned char *"],
     len: z_size_t,
 ) -> uLong: ...
 
@@ -907,7 +910,7 @@ def crc32_combine_op(crc1: uLong, crc2: uLong, op: uLong) -> uLong: ...
 def deflateInit_(
     strm: Annotated[z_stream_s | list[z_stream_s] | _PtrArg, koffi.inout("z_stream_s *")],
     level: c.int,
-    version: Annotated[_StrArg, "char *"],
+    version: Annotated[_StrArg, "const char *"],
     stream_size: c.int,
 ) -> c.int: ...
 
@@ -915,7 +918,7 @@ def deflateInit_(
 @lib.function
 def inflateInit_(
     strm: Annotated[z_stream_s | list[z_stream_s] | _PtrArg, koffi.inout("z_stream_s *")],
-    version: Annotated[_StrArg, "char *"],
+    version: Annotated[_StrArg, "const char *"],
     stream_size: c.int,
 ) -> c.int: ...
 
@@ -928,7 +931,7 @@ def deflateInit2_(
     windowBits: c.int,
     memLevel: c.int,
     strategy: c.int,
-    version: Annotated[_StrArg, "char *"],
+    version: Annotated[_StrArg, "const char *"],
     stream_size: c.int,
 ) -> c.int: ...
 
@@ -937,7 +940,7 @@ def deflateInit2_(
 def inflateInit2_(
     strm: Annotated[z_stream_s | list[z_stream_s] | _PtrArg, koffi.inout("z_stream_s *")],
     windowBits: c.int,
-    version: Annotated[_StrArg, "char *"],
+    version: Annotated[_StrArg, "const char *"],
     stream_size: c.int,
 ) -> c.int: ...
 
@@ -947,7 +950,7 @@ def inflateBackInit_(
     strm: Annotated[z_stream_s | list[z_stream_s] | _PtrArg, koffi.inout("z_stream_s *")],
     windowBits: c.int,
     window: Annotated[list[int] | _PtrArg, koffi.inout("unsigned char *")],
-    version: Annotated[_StrArg, "char *"],
+    version: Annotated[_StrArg, "const char *"],
     stream_size: c.int,
 ) -> c.int: ...
 
@@ -960,8 +963,8 @@ def gzgetc_(
 
 @lib.function
 def gzopen(
-    arg0: Annotated[_StrArg, "char *"],
-    arg1: Annotated[_StrArg, "char *"],
+    arg0: Annotated[_StrArg, "const char *"],
+    arg1: Annotated[_StrArg, "const char *"],
 ) -> Annotated[_Ptr, "gzFile_s *"]: ...
 
 
@@ -998,7 +1001,7 @@ def crc32_combine_gen(arg0: off_t) -> uLong: ...
 
 
 @lib.function
-def zError(arg0: c.int) -> Annotated[str | None, "char *"]: ...
+def zError(arg0: c.int) -> Annotated[str | None, "const char *"]: ...
 
 
 @lib.function
@@ -1008,7 +1011,7 @@ def inflateSyncPoint(
 
 
 @lib.function
-def get_crc_table() -> Annotated[_Ptr, "unsigned int *"]: ...
+def get_crc_table() -> Annotated[_Ptr, "const unsigned int *"]: ...
 
 
 @lib.function
@@ -1046,6 +1049,6 @@ def deflateResetKeep(
 @lib.function
 def gzvprintf(
     file: Annotated[gzFile_s | list[gzFile_s] | _PtrArg, koffi.inout("gzFile_s *")],
-    format: Annotated[_StrArg, "char *"],
+    format: Annotated[_StrArg, "const char *"],
     va: Annotated[_VoidArg, "void *"],
 ) -> c.int: ...

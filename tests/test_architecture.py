@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "koffi_typed"
 #: Bottom to top. Same layer = peers (may import each other's lower parts, never in a circle).
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "markers", "datamodel", "cparser", "layout", "primitives",
-     "asyncpool"),
+     "asyncpool", "probe", "names"),
     ("typesystem",),
     ("types", "c", "pointer", "callstate"),
     ("typehints", "heap"),

@@ -406,7 +406,7 @@ def test_from_buffer_bounds_and_offset() -> None:
     (Point(y="x"), TypeError, "Point.y: expected float \\(double\\), got str"),  # type: ignore[arg-type]
     (Outer(p=None), TypeError, "Point: expected Point instance or dict, got NoneType"),  # type: ignore[arg-type]
     (Outer(p=Node()), TypeError, "expected Point instance or dict, got Node"),  # type: ignore[arg-type]
-    (Node(next=5), TypeError, "Node.next: expected Pointer \\(Node \\*\\) or None, got int"),  # type: ignore[arg-type]
+    (Node(next=5), TypeError, "Node.next: expected Pointer \\(Node \\*\\), None, a buffer, a list or a Node, got int"),  # type: ignore[arg-type]
     (Node(next=koffi.Pointer(8, koffi.type("int"))), TypeError, "got a pointer to int"),
 ])
 def test_encode_errors_name_the_member(value: object, error: type, message: str) -> None:
@@ -440,7 +440,7 @@ def test_numpy_style_index_ints_are_accepted() -> None:
      "Duplicate member 'a' in struct 'EDup'"),
     (lambda: koffi.struct("EPack", {"a": "int"}, pack=3), ValueError,
      "Packing of struct 'EPack' must be 1, 2, 4, 8 or 16"),
-    (lambda: koffi.struct("EKw", {"from": "int"}), koffi.Error, "Python keyword"),
+    (lambda: koffi.struct("EKw", {"__init__": "int"}), koffi.Error, "reserved"),
     (lambda: koffi.struct("ENot valid", {"a": "int"}), koffi.Error, "Invalid type name"),
     (lambda: koffi.struct("EMember", {"a b": "int"}), koffi.Error, "Invalid member name"),
     (lambda: koffi.struct("ESpec", {"a": 42}), TypeError, "annotation 42 is not a C type"),

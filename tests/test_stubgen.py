@@ -62,7 +62,7 @@ def test_unsupported_constructs_become_comments(tmp_path: Path) -> None:
         in text
     assert "class pt:" in text and 'flags: Annotated[int, c.bits("unsigned int", 3)] = 0' in text
     assert "class color(IntEnum):" in text and "GREEN = 5" in text and "BLUE = 6" in text
-    assert "cmp_fn = _proto('cmp_fn', 'int cmp_fn(void *, void *)')" in text
+    assert "cmp_fn = _proto('cmp_fn', 'int cmp_fn(const void *, const void *)')" in text
     assert "# counter: not translated (exported variable (use lib.symbol))" in text
     assert "ANSWER = 42" in text
     assert "# not translated, string values: NAME" in text

@@ -36,8 +36,9 @@ def callback_converters(info: FunctionInfo) -> tuple[list[Any], Any]:
     return args, make_converter(f"{name} callback: return value", info.result)
 
 
-def make_converter(label: str, t: Type, direction: str = "in") -> Any:
-    """The converter for a parameter (or the result) of type ``t``."""
+def make_converter(label: str, t: Type, direction: str = "in", const: bool = False) -> Any:
+    """The converter for a parameter (or the result) of type ``t``; ``const``: a pointer
+    parameter that points to const data."""
     kind = t.primitive
     if kind == "Bool":
         return BoolConverter(label, t)
@@ -46,11 +47,11 @@ def make_converter(label: str, t: Type, direction: str = "in") -> Any:
     if kind in ("Float32", "Float64", "LongDouble"):
         return FloatConverter(label, t)
     if kind in _UNITS:
-        return StringConverter(label, t, direction)
+        return StringConverter(label, t, direction, const)
     if kind == "Callback":
-        return CallbackConverter(label, t, direction)
+        return CallbackConverter(label, t, direction, const)
     if kind == "Pointer":
-        return PointerConverter(label, t, direction)
+        return PointerConverter(label, t, direction, const)
     if kind in ("Record", "Union"):
         return RecordConverter(label, t)
     if kind == "Void":

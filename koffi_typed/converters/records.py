@@ -121,7 +121,7 @@ class LoweredArgument:
         elif t.primitive == "Union" and t.python_class is not None:
             env[f"_K{i}"] = t.python_class
             condition = f"type({var}) is _K{i}"
-            data = f"{var}._koffi_bytes"
+            data = f"{var}.__koffi_bytes__"
             if self.padded > t.size:
                 env[f"_Z{i}"] = bytes(self.padded - t.size)
                 data = f"({data} + _Z{i})"

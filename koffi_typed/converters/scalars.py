@@ -4,7 +4,8 @@ and ``void`` results."""
 from __future__ import annotations
 
 import ctypes
-from typing import Any
+import math
+from typing import Any, Final
 
 from koffi_typed._codec import to_int
 from koffi_typed.converters.base import Converter
@@ -92,23 +93,44 @@ class BoolConverter(Converter):
         return f"({var} if {var} is True or {var} is False else {slow})"
 
 
+FLOAT32_MAX: Final = 3.4028234663852886e38
+
+
 class FloatConverter(Converter):
-    def __init__(self, label: str, t: Type) -> None:
-        super().__init__(label, t)
-        self.ctype = {"Float32": ctypes.c_float, "Float64": ctypes.c_double}.get(
-            t.primitive, ctypes.c_longdouble)
+    """``float``, ``double`` and ``long double`` from Python floats or ints. A finite value
+    beyond the type's range raises `OverflowError` (infinities and NaN pass). ``promoted``:
+    a variadic ``float``, passed as the ``double`` C promotes it to."""
 
     raw_result = True
 
+    def __init__(self, label: str, t: Type, promoted: bool = False) -> None:
+        super().__init__(label, t)
+        self.ctype = {"Float32": ctypes.c_float, "Float64": ctypes.c_double}.get(
+            t.primitive, ctypes.c_longdouble)
+        if promoted:
+            self.ctype = ctypes.c_double
+        self.limit = FLOAT32_MAX if t.primitive == "Float32" else None
+
     def convert(self, value: object, keep: list[object]) -> object:
         if isinstance(value, float):
-            return self.ctype(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return self.ctype(float(value))
-        raise TypeError(f"{self.label}: expected float ({self.type.name}), got "
-                        f"{type(value).__name__}")
+            v = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            try:
+                v = float(value)
+            except OverflowError:
+                raise OverflowError(f"{self.label}: {value} is out of range for "
+                                    f"{self.type.name}") from None
+        else:
+            raise TypeError(f"{self.label}: expected float ({self.type.name}), got "
+                            f"{type(value).__name__}")
+        if self.limit is not None and abs(v) > self.limit and not math.isinf(v):
+            raise OverflowError(f"{self.label}: {v!r} is out of range for {self.type.name}")
+        return self.ctype(v)
 
     def fast(self, var: str, slow: str) -> str:
+        if self.limit is not None:
+            return (f"(_T{var}({var}) if type({var}) is float and "
+                    f"{-self.limit!r} <= {var} <= {self.limit!r} else {slow})")
         return f"(_T{var}({var}) if type({var}) is float else {slow})"
 
 

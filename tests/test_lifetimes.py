@@ -1,0 +1,292 @@
+"""Lifetimes: memory handed to C or viewed from Python lives as long as it is used, and
+memory that no longer lives is refused instead of read. Crash-prone cases run in a child
+process, so a crash is one failure. C side: tests/c/safety.c."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import koffi_typed as koffi
+from koffi_typed import c, heap
+
+
+@pytest.fixture(scope="module")
+def path(c_library: Callable[[str], Path]) -> Path:
+    return c_library("safety")
+
+
+@pytest.fixture(scope="module")
+def lib(path: Path) -> koffi.Library:
+    return koffi.load(path)
+
+
+def _child(code: str, timeout: float = 60) -> str:
+    """Run ``code`` in a fresh interpreter; its stdout (a crash fails the test)."""
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, f"child failed ({done.returncode}):\n{done.stderr}"
+    return done.stdout
+
+
+def _churn() -> None:
+    """Allocate and drop enough to reuse recently freed Python memory."""
+    junk = [bytearray(b"\xee" * n) for n in range(1, 400)]
+    del junk
+    gc.collect()
+
+
+# ---------------------------------------------------------------------------- views
+
+def test_view_keeps_a_temporary_buffer_alive() -> None:
+    v = koffi.view(bytearray(b"koffi" * 100), 500)
+    _churn()
+    assert v.tobytes() == b"koffi" * 100
+    v[0] = ord("K")
+    assert v[:5].tobytes() == b"Koffi"
+
+
+def test_view_of_bytes_is_a_read_only_view_of_the_bytes() -> None:
+    v = koffi.view(b"abc" * 10, 30)
+    _churn()
+    assert v.readonly and v.tobytes() == b"abc" * 10
+    with pytest.raises(TypeError):
+        v[0] = 1
+
+
+@pytest.mark.parametrize("length", [0, 1, 7, 64])
+def test_view_bounds(length: int) -> None:
+    p = koffi.alloc("char", 8)
+    try:
+        if length <= 8:
+            assert len(koffi.view(p, length)) == length
+        else:
+            with pytest.raises(ValueError, match="outside"):
+                koffi.view(p, length)
+        with pytest.raises(ValueError):
+            koffi.view(bytearray(4), 5)
+    finally:
+        koffi.free(p)
+
+
+def test_a_view_taken_before_free_never_writes_freed_memory() -> None:
+    p = koffi.alloc("char", 64)
+    start = p.address
+    v = koffi.view(p, 64)
+    v[:5] = b"hello"
+    koffi.free(p)
+    # push far more blocks through the quarantine than it holds
+    for _ in range(heap.QUARANTINE_BLOCKS * 2):
+        q = koffi.alloc("char", 64)
+        assert not start <= q.address < start + 64, "the viewed block was given out again"
+        koffi.free(q)
+    v[5:10] = b"world"
+    assert v[:10].tobytes() == b"helloworld"
+    with pytest.raises(ValueError, match="freed"):
+        koffi.decode(p, "char", 5)
+    del v
+    gc.collect()
+    assert start not in heap.quarantine or heap.quarantine[start].pins == 0
+
+
+# ---------------------------------------------------------------------------- freed blocks
+
+def test_freed_blocks_are_refused_everywhere_through_any_copy(lib: koffi.Library) -> None:
+    identity = lib.func("void *Identity(void *p)")
+    first = lib.func("int FirstByte(const void *p)")
+    p = koffi.alloc("uint8_t", 16)
+    koffi.encode(p, "uint8_t", 42)
+    copy = identity(p)  # the same address, from C: a distinct Pointer object
+    raw = koffi.Pointer(p.address, koffi.type("uint8_t"))
+    assert first(copy) == 42 and copy.cast("uint8_t")[0] == 42
+    koffi.free(copy)  # freeing through the copy frees the block
+    for ref in (p, copy, raw):
+        with pytest.raises(ValueError, match="already freed"):
+            first(ref)
+        with pytest.raises(ValueError, match="already freed"):
+            koffi.free(ref)
+        with pytest.raises(ValueError, match="freed"):
+            koffi.decode(ref, "uint8_t")
+        with pytest.raises(ValueError, match="freed"):
+            koffi.encode(ref, "uint8_t", 1)
+    with pytest.raises(ValueError, match="freed"):
+        koffi.decode(p.address, "uint8_t", 4)
+
+
+def test_double_free_through_a_c_copy_does_not_abort() -> None:
+    out = _child("""
+        import koffi_typed as koffi
+        lib = koffi.load(None)
+        identity = lib.func("void *memmove(void *d, const void *s, size_t n)")
+        for _ in range(50):
+            p = koffi.alloc("int", 4)
+            copy = identity(p, p, 0)
+            koffi.free(p)
+            try:
+                koffi.free(copy)
+            except ValueError:
+                pass
+            else:
+                raise SystemExit("second free accepted")
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+# ---------------------------------------------------------------------------- decode bounds
+
+@pytest.mark.parametrize(("spec", "data"), [("char", b"abcdefgh"), ("int32_t", b"\x01" * 16),
+                                            ("int16_t", b"\x02" * 6)])
+def test_terminated_decode_stops_at_the_end_of_a_block(spec: str, data: bytes) -> None:
+    p = koffi.alloc("uint8_t", len(data))
+    try:
+        koffi.encode(p, "uint8_t", list(data), len(data))
+        got = koffi.decode(p, spec, -1)
+        assert len(got) == len(data) // koffi.sizeof(spec)
+        assert koffi.decode(bytearray(data), spec, -1) == got
+        assert koffi.decode(data, spec, -1) == got
+    finally:
+        koffi.free(p)
+
+
+def test_string_decode_is_bounded_by_the_block_it_points_into() -> None:
+    chars = koffi.alloc("char", 8)
+    holder = koffi.alloc("char *", 1)
+    try:
+        koffi.encode(chars, "uint8_t", [0x41] * 8, 8)  # no terminator in the block
+        koffi.encode(holder, "void *", chars.address)
+        with pytest.raises(ValueError, match="within its 8-byte block"):
+            koffi.decode(holder, "str")
+        koffi.encode(chars, "uint8_t", [0x41] * 7 + [0], 8)
+        assert koffi.decode(holder, "str") == "A" * 7
+    finally:
+        koffi.free(holder)
+        koffi.free(chars)
+
+
+def test_string_decode_of_garbage_raises_instead_of_crashing() -> None:
+    out = _child("""
+        import koffi_typed as koffi
+        p = koffi.alloc("char", 16)
+        koffi.encode(p, "char", "hello world", 16)   # chars, not a pointer
+        try:
+            koffi.decode(p, "str")
+        except ValueError as exc:
+            print("refused:", exc)
+        try:
+            koffi.decode(0x10, "int", -1)
+        except ValueError as exc:
+            print("refused:", exc)
+    """)
+    assert out.count("refused:") == 2, out
+
+
+# ---------------------------------------------------------------------------- temporaries
+
+def test_pointers_into_call_temporaries_keep_them_alive(lib: koffi.Library) -> None:
+    second = lib.func("int *Second(int *values)")
+    q = second([10, 20, 30])
+    _churn()
+    assert (q[0], q[1]) == (20, 30)
+    with pytest.raises(ValueError, match="outside"):
+        q[2]
+    interior = lib.func("const uint8_t *Interior(const char *s, int i)")
+    r = interior("hello", 1)
+    _churn()
+    assert [r[i] for i in range(4)] == list(b"ello")
+    assert r[4] == 0
+    with pytest.raises(ValueError, match="outside"):
+        r[5]
+
+
+def test_localtime_r_result_points_into_the_record_it_filled() -> None:
+    libc = koffi.load("libc.so.6")
+
+    @koffi.struct(name="tm")
+    class Tm:
+        tm_sec: c.int
+        tm_min: c.int
+        tm_hour: c.int
+        tm_mday: c.int
+        tm_mon: c.int
+        tm_year: c.int
+        tm_wday: c.int
+        tm_yday: c.int
+        tm_isdst: c.int
+        tm_gmtoff: c.long
+        tm_zone: c.str
+
+    localtime_r = libc.func("tm *localtime_r(const int64_t *t, tm *out)")
+    p = localtime_r([86400 * 365], Tm())
+    _churn()
+    got = p[0]
+    assert got.tm_year in (70, 71) and 0 <= got.tm_mon < 12
+
+
+# ---------------------------------------------------------------------------- unload
+
+def test_unload_waits_for_calls_in_flight(path: Path) -> None:
+    out = _child(f"""
+        import threading, time
+        import koffi_typed as koffi
+        lib = koffi.load({str(path)!r})
+        slow = lib.func("int SleepThenAdd(int ms, int a, int b)")
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(slow(400, 1, 2)))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.1)
+        lib.unload()                       # while four calls sleep inside the library
+        for t in threads:
+            t.join()
+        assert results == [3, 3, 3, 3], results
+        try:
+            slow(0, 1, 1)
+        except koffi.Error as exc:
+            print("refused after unload:", exc)
+        with koffi.load({str(path)!r}) as lib2:
+            future = lib2.func("int SleepThenAdd(int ms, int a, int b)").async_(400, 2, 3)
+            time.sleep(0.1)
+        print("async:", future.result())
+        time.sleep(0.1)
+        print("mapped:", {str(path)!r} in open("/proc/self/maps").read())
+    """)
+    assert "refused after unload" in out and "async: 5" in out, out
+    assert "mapped: False" in out, out
+
+
+def test_unload_with_nothing_in_flight_closes_at_once(path: Path) -> None:
+    out = _child(f"""
+        import koffi_typed as koffi
+        lib = koffi.load({str(path)!r})
+        f = lib.func("int Sum3(int a, int b, int c)")
+        v = lib.func("long long VarInt(int kind, ...)")
+        assert f(1, 2, 3) == 123 and v(0, "int", 5) == 5
+        lib.unload()
+        print("mapped:", {str(path)!r} in open("/proc/self/maps").read())
+        for call in (lambda: f(1, 2, 3), lambda: v(0, "int", 5)):
+            try:
+                call()
+            except koffi.Error:
+                print("refused")
+    """)
+    assert out.split() == ["mapped:", "False", "refused", "refused"], out
+
+
+def test_unload_timing_is_not_blocking(path: Path) -> None:
+    lib = koffi.load(path)
+    slow = lib.func("int SleepThenAdd(int ms, int a, int b)")
+    future = slow.async_(300, 1, 1)
+    time.sleep(0.05)
+    start = time.monotonic()
+    lib.unload()
+    assert time.monotonic() - start < 0.2  # unload does not wait; the close does
+    assert future.result() == 2
