@@ -101,6 +101,21 @@ def pragma_pack_then_stack(lib: Any, koffi: Any, char_signed: bool) -> None:
 
 
 @example
+def aligned_memory_records(lib: Any, koffi: Any, char_signed: bool) -> None:
+    """A packed 5-byte record, then a 16-aligned 16-byte one with a misaligned member (a
+    stack gap between them on x86-64), among register and stack integers."""
+    koffi.struct("A16", {"c": (16, "char"), "d": (1, "double")})
+    koffi.pack("P5", {"c": "char", "i": "int"})
+    a, p = {"c": 3, "d": 2.5}, {"c": 5, "i": 9}
+    f = lib.func("double a16(P5 p, A16 a, long r)")
+    _equal("a16", f(p, a, 10), 35 + 99 + 30 + 250 + 130)
+    g = lib.func("double a16_late(long x, A16 a, long y, long z, long w, long v, long u, "
+                 "long t, long s, P5 p, long r)")
+    _equal("a16_late", g(1, a, 2, 3, 4, 5, 6, 7, 8, p, 10),
+           1 + 30 + 250 + 2000 + 3 + 4 + 5 + 6 + 14 + 24 + 35 + 99 + 130)
+
+
+@example
 def char_follows_target(lib: Any, koffi: Any, char_signed: bool) -> None:
     """Plain ``char`` arguments and results over the target's whole range."""
     lo, hi = (-128, 127) if char_signed else (0, 255)

@@ -1,6 +1,6 @@
-"""Converters for records and unions by value: through a ctypes structure of the same layout
-where ctypes gets it right, lowered to eightbytes by the ABI plan on System V x86-64, or as
-a carrier structure built from the plan on the other hosts (`koffi_typed.carriers`).
+"""Converters for records, unions and 128-bit integers by value: as the host ABI plan places
+them (in calls), lowered to eightbytes on System V x86-64 and carried in the forms below
+elsewhere; through a ctypes structure of the same layout (`RecordConverter`, callbacks).
 
 ctypes hands libffi a record's members as if they were consecutive fields, so on System V
 x86-64 it passes some unions, bitfield records and packed records in the wrong registers, and
@@ -11,8 +11,10 @@ project's own layouts, and each record is replaced by values libffi classifies t
   (INTEGER) or ``c_double`` (SSE) argument (valid because the whole record fits in the
   registers left, which is what the classification says);
 - a record that the ABI puts on the stack travels as a structure of those eightbytes (it did
-  not fit) or, for MEMORY records, as a structure of ``c_uint64`` words that libffi also
-  puts on the stack;
+  not fit) or, for MEMORY records over 16 bytes, as a structure of ``c_uint64`` words that
+  libffi also puts on the stack; MEMORY records of at most 16 bytes go as separate words
+  after every register argument (`CarriedArgument`, ``stack_tail``);
+- ``__int128``: two ``c_uint64`` arguments, or a 16-aligned 16-byte structure on the stack;
 - a result in registers comes back as a structure of its eightbytes; a MEMORY result is
   written through an explicit hidden-pointer argument, as the ABI does.
 """
@@ -39,7 +41,7 @@ from koffi_typed.flatgen import FlatRecord
 from koffi_typed.marshal import flat_record
 from koffi_typed.typesystem import Type, is_integer
 
-__all__ = ["BlobArgument", "CarriedArgument", "CarriedResult", "Cursor", "LoweredArgument",
+__all__ = ["CarriedArgument", "CarriedResult", "Cursor", "LoweredArgument",
            "LoweredResult", "RecordConverter", "carried_argument", "carried_result",
            "encode_record", "lowering_applies", "record_memory", "same_record", "word_size"]
 
@@ -319,7 +321,8 @@ class Cursor:
 
 
 class CarriedArgument:
-    """A record, union or 128-bit integer argument in one of the carried forms (above)."""
+    """A record, union or 128-bit integer argument (or a floating-point one that the plan
+    puts in integer registers) in one of the carried forms (above)."""
 
     writes_back = False
     raw_result = False
@@ -444,7 +447,7 @@ def _x86_carrier(t: Type, fields: list[Any]) -> Carrier:
 
 def carried_result(host: str, label: str, t: Type, placement: Any) -> CarriedResult:
     """The converter of a record, union or 128-bit integer result on ``host`` (not System V
-    x86-64, see `LoweredResult`)."""
+    x86-64, see `LoweredResult`), or of a floating-point one in integer registers."""
     if placement.kind == "ignored":
         return CarriedResult(label, t, None)
     fp = fp_carrier(host, t, placement)
@@ -470,7 +473,8 @@ def carried_result(host: str, label: str, t: Type, placement: Any) -> CarriedRes
 def carried_argument(host: str, label: str, t: Type, placement: Any,
                      cursor: Cursor) -> CarriedArgument:
     """The converter of a record, union or 128-bit integer argument on ``host`` (not System
-    V x86-64) as ``placement`` says; ``cursor`` is just before it."""
+    V x86-64), or of a floating-point one in integer registers, as ``placement`` says;
+    ``cursor`` is just before it."""
     kind = placement.kind
     word = word_size(host)
     if kind == "ignored":
@@ -485,37 +489,10 @@ def carried_argument(host: str, label: str, t: Type, placement: Any,
         return CarriedArgument(label, t, "struct", word=word, carrier=_x86_carrier(t, words))
     if kind in ("reg", "stack", "split") and cursor.gprs is not None:
         return CarriedArgument(label, t, "words", word=word, lead=cursor.lead(placement))
-    if kind == "reg" and host == "win64" and t.size <= 8:
-        return CarriedArgument(label, t, "words", word=word)
+    if kind in ("reg", "stack") and host == "win64" and t.size <= 8:
+        return CarriedArgument(label, t, "words", word=word)  # one slot, as an integer
     raise NotImplementedError(f"{label}: passing {t.name} ({placement.reason}) cannot be "
                               "expressed through libffi")
-
-
-class BlobArgument:
-    """A record argument (or result) carried as a structure libffi classifies correctly."""
-
-    writes_back = False
-    raw_result = False
-
-    def __init__(self, label: str, t: Type, ctype: Any) -> None:
-        self.label = label
-        self.type = t
-        self.codec = marshal.codec_for(t)
-        self.ctype = ctype
-        self.padded = ctypes.sizeof(ctype)
-
-    def fast(self, var: str, slow: str) -> str:
-        return slow
-
-    def convert(self, value: object, keep: list[object]) -> object:
-        return self.ctype.from_buffer(
-            encode_record(self.label, self.codec, value, keep, self.padded))
-
-    def write_back(self, value: object, converted: object) -> None:
-        """Records by value are never written back."""
-
-    def result(self, raw: Any) -> object:
-        return self.codec.decode(bytes(raw)[: self.type.size], 0)
 
 
 def record_memory(elem: Any, value: object, keep: list[object], encode: bool) -> object:

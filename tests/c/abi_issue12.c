@@ -50,6 +50,18 @@ int64_t pp11(PP11 p, int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int6
            g * 29;
 }
 
+/* ... and a 16-aligned one, whose stack slot leaves a gap after a smaller one. */
+struct A16 { _Alignas(16) char c; double d __attribute__((packed)); };
+struct __attribute__((packed)) P5 { char c; int i; };
+double a16(struct P5 p, struct A16 a, long r) {
+    return p.c * 7 + p.i * 11 + a.c * 10 + a.d * 100 + r * 13;
+}
+double a16_late(long x, struct A16 a, long y, long z, long w, long v, long u, long t, long s,
+                struct P5 p, long r) {
+    return x + a.c * 10 + a.d * 100 + y * 1000 + z + w + v + u + t * 2 + s * 3 + p.c * 7 +
+           p.i * 11 + r * 13;
+}
+
 /* 4. Plain char follows the target. */
 char char_echo(char c) { return c; }
 int char_value(char c) { return c; }
