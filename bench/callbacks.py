@@ -1,11 +1,15 @@
-"""Cost of one C→Python callback: the qsort comparator, koffi_typed against plain ctypes.
+"""Cost of one C→Python callback: the qsort comparator, koffi_typed against plain ctypes;
+record-returning callbacks next to a scalar one; register/unregister pairs.
 
     python bench/callbacks.py
 
 Sorts the same 1000 shuffled ints with libc qsort and a Python comparator, through
 koffi_typed (a ``QCmp *`` parameter, ``koffi.decode`` of both pointers) and through a plain
 ctypes ``CFUNCTYPE`` (``a[0]`` on ``POINTER(c_int)``), interleaved, and divides by the number
-of comparator calls glibc makes.
+of comparator calls glibc makes. Then C (bench/bench.c) calls a callback 20000 times:
+``double f(double)`` (a ctypes thunk), ``Vec2 f(Vec2, void *)`` (two doubles in and out, a
+libffi closure) and ``Big3 f(int)`` (a 24-byte record returned through the hidden pointer).
+Last, 20000 ``register``/``unregister`` pairs: time per pair and memory growth.
 """
 
 from __future__ import annotations
@@ -15,10 +19,16 @@ import ctypes
 import ctypes.util
 import random
 import statistics
+import sys
 import time
+import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import koffi_typed as koffi
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import build_library
 
 
 def main() -> None:
@@ -64,6 +74,57 @@ def main() -> None:
     print(f"koffi_typed:      {k * 1e3:6.2f} ms per sort = {k / calls * 1e9:5.0f} ns per call")
     print(f"ctypes CFUNCTYPE: {c * 1e3:6.2f} ms per sort = {c / calls * 1e9:5.0f} ns per call")
     print(f"ratio {k / c:.2f}")
+    records()
+    registrations()
+
+
+def _per_call(fn: Any, n: int) -> float:
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        fn(n)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / n
+
+
+def records() -> None:
+    lib = koffi.load(str(build_library()))
+    koffi.struct("BVec2", {"x": "double", "y": "double"})
+    koffi.struct("BBig3", {"a": "int64_t", "b": "int64_t", "c": "int64_t"})
+    scalar = lib.func("double call_scalar_n(double (*f)(double), int n)")
+    vec2 = lib.func("double call_vec2_n(BVec2 (*f)(BVec2, void *), int n)")
+    big3 = lib.func("int64_t call_big3_n(BBig3 (*f)(int), int n)")
+    Vec2 = koffi.type("BVec2").python_class
+    Big3 = koffi.type("BBig3").python_class
+    assert Vec2 is not None and Big3 is not None
+    n = 20000
+    rows = [
+        ("double f(double)               ", lambda k: scalar(lambda x: x, k)),
+        ("Vec2 f(Vec2, void *) -> instance", lambda k: vec2(lambda v, _: v, k)),
+        ("Vec2 f(Vec2, void *) -> new Vec2", lambda k: vec2(lambda v, _: Vec2(x=v.y, y=v.x), k)),
+        ("Vec2 f(Vec2, void *) -> dict    ", lambda k: vec2(lambda v, _: {"x": 1.0, "y": 2.0},
+                                                            k)),
+        ("Big3 f(int) (hidden pointer)   ", lambda k: big3(lambda i: Big3(a=i, b=1, c=2), k)),
+    ]
+    print(f"\nC calls a Python callback {n} times (median of 5 runs):")
+    for label, fn in rows:
+        print(f"  {label}  {_per_call(fn, n) * 1e9:6.0f} ns per call")
+
+
+def registrations() -> None:
+    n = 20000
+    for _ in range(100):
+        koffi.unregister(koffi.register(lambda x: x, "QCmp *"))
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    start = time.perf_counter()
+    for _ in range(n):
+        koffi.unregister(koffi.register(lambda a, b: 0, "QCmp *"))
+    elapsed = time.perf_counter() - start
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    print(f"\n{n} register/unregister pairs: {elapsed / n * 1e6:.1f} us per pair, "
+          f"{grown / n:.1f} bytes per pair kept")
 
 
 if __name__ == "__main__":

@@ -218,9 +218,9 @@ def blob_ctype(host: str, t: Type, placement: Any) -> Any:
     Raises `NotImplementedError` where ctypes cannot express the placement: an argument
     alignment larger than the record's own layout alignment (ARM composites keep their
     members' alignment even when packed) needs a structure whose alignment ctypes can only
-    set from Python 3.13 on (``_align_``), or whose size is not a multiple of it; a packed
-    record whose fields travel in floating-point registers (riscv64) cannot be one
-    structure with the record's layout.
+    set from Python 3.13 on (``_align_``), or whose size is not a multiple of it. The
+    fields of a packed record passed in floating-point registers (riscv64) sit at their
+    natural offsets in the structure, not at the record's (`fp_carrier` gives the moves).
     """
     size = t.size
     wanted = direct_alignment(t) if host.startswith(("aarch64", "arm32")) else t.alignment
@@ -229,11 +229,7 @@ def blob_ctype(host: str, t: Type, placement: Any) -> Any:
         return _aligned16(t, placement, size)
     fp = fp_carrier(host, t, placement)
     if fp is not None:
-        if fp.moves is not None:
-            raise NotImplementedError(
-                f"{t.name}: a packed record passed in floating-point registers cannot be "
-                "carried by one ctypes structure")
-        return fp.ctype
+        return fp.ctype  # fields at their natural offsets: see `Carrier.moves`
     if host == "arm32_hf" and wanted >= 8:
         if size % 8:
             raise NotImplementedError(

@@ -8,15 +8,23 @@ variadic flag and calling convention, checked once here. `proto` makes function 
 from __future__ import annotations
 
 import inspect
+import itertools
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from koffi_typed.cparser import CONVENTIONS, parse_prototype, parse_type
-from koffi_typed.errors import ParseError, with_proto_hint
+from koffi_typed.cparser import CONVENTIONS, Prototype, parse_prototype, parse_type
+from koffi_typed.errors import ParseError
 from koffi_typed.typehints import annotation_type
-from koffi_typed.typesystem import _TOKEN, Type, _resolve_expr, register_name, resolve_type
+from koffi_typed.typesystem import (
+    _TOKEN,
+    Type,
+    _resolve_expr,
+    install_prototype_builder,
+    register_name,
+    resolve_type,
+)
 
 __all__ = ["Argument", "Direction", "FunctionInfo", "classic_declaration", "inout", "out",
            "parse_declaration", "proto", "prototype_info", "typed_declaration"]
@@ -70,6 +78,9 @@ class FunctionInfo:
     result: Type
     variadic: bool = False
     convention: str | None = None
+    #: The result points to ``const`` data (``const char *f(void)``): what a callback
+    #: returns there may be immutable (``bytes``).
+    result_const: bool = False
 
     def __str__(self) -> str:
         params = ", ".join(
@@ -113,20 +124,31 @@ def _finish(info: FunctionInfo) -> FunctionInfo:
 
 def parse_declaration(text: str, *, require_name: bool = True) -> FunctionInfo:
     """A `FunctionInfo` from a C prototype string."""
-    try:
-        proto = parse_prototype(text)
-    except ParseError as exc:
-        hinted = with_proto_hint(exc)
-        if hinted is exc:
-            raise
-        raise hinted from None
+    proto = parse_prototype(text)
     if require_name and proto.name is None:
         raise ParseError("Expected a function name in prototype", text,
                          len(text) - len(text.lstrip()))
+    return _signature(proto)
+
+
+def _signature(proto: Prototype) -> FunctionInfo:
     args = tuple(Argument(p.name, _resolve_expr(p.type), p.direction, p.type.readonly)
                  for p in proto.params)
     return _finish(FunctionInfo(proto.name, args, _resolve_expr(proto.result), proto.variadic,
-                                proto.convention))
+                                proto.convention, proto.result.readonly))
+
+
+_anonymous = itertools.count(1)
+
+
+def _prototype_type(info: FunctionInfo) -> Type:
+    name = info.name or f"<anonymous_{next(_anonymous)}>"
+    return Type(name, "Prototype", 0, 0, token=_TOKEN, proto=info)
+
+
+def _inline_prototype(proto: Prototype) -> Type:
+    """The anonymous prototype of an inline function-pointer type (``int (*)(int)``)."""
+    return _prototype_type(_signature(proto))
 
 
 def _classic_arg(spec: object) -> Argument:
@@ -205,7 +227,9 @@ def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
 def proto(*args: object) -> Type:
     """A function type: ``proto('int Cmp(const void *a, const void *b)')`` or classic forms.
 
-    Use ``'Cmp *'`` (or `koffi.pointer`) for function pointer parameters and members.
+    Use ``'Cmp *'`` (or `koffi.pointer`) for function pointer parameters and members, or
+    write the type inline as C does (``int (*cmp)(const void *, const void *)``): that makes
+    an anonymous prototype named ``<anonymous_N>``, as does ``proto`` without a name.
     """
     if len(args) == 1 and isinstance(args[0], str):
         info = parse_declaration(args[0], require_name=False)
@@ -214,7 +238,7 @@ def proto(*args: object) -> Type:
         if len(items) == 2 or (len(items) == 3 and items[0] in CONVENTIONS):
             items.insert(1 if items[0] in CONVENTIONS else 0, None)
         info = classic_declaration(items)
-    t = Type(info.name or "<prototype>", "Prototype", 0, 0, token=_TOKEN, proto=info)
+    t = _prototype_type(info)
     if info.name:
         register_name(info.name, t)
     return t
@@ -229,3 +253,5 @@ def prototype_info(spec: object) -> FunctionInfo:
         raise TypeError(f"Expected a function type, got {t.name}")
     return t.proto
 
+
+install_prototype_builder(_inline_prototype)

@@ -293,8 +293,34 @@ class KoffiPlugin(Plugin):
         stars = [s for s in expr.suffixes if s[0] == "*"]
         if any(s[0] == "[]" for s in expr.suffixes):
             return AnyType(TypeOfAny.explicit)  # arrays: the runtime explains the error
+        if expr.proto is not None:  # an inline function-pointer type: typed as 'Fn *'
+            if len(stars) != 1 or depth > _MAX_DEPTH:
+                return self._pointer(ctx, None, param, direction, void=False)
+            return self._callback(ctx, expr.proto, param=param, direction=direction,
+                                  depth=depth, strict=True)
         return self._named(ctx, expr.name, len(stars), param=param, direction=direction,
                            depth=depth)
+
+    def _callback(self, ctx: MethodContext | FunctionContext, proto: Prototype | None, *,
+                  param: bool, direction: str, depth: int, strict: bool = False) -> Type:
+        """A pointer to a prototype: a parameter takes a Python callable of the callback's
+        signature (or a Pointer / None); elsewhere it is a Pointer. ``strict``: an error in
+        the signature is reported (an inline type is checked here, a named one where it was
+        declared)."""
+        api = ctx.api
+        callback: Type = AnyType(TypeOfAny.explicit)
+        if proto is not None:
+            try:
+                params, result = self._signature(ctx, proto, depth + 1, callback=True)
+                callback = CallableType(params.arg_types, params.arg_kinds,
+                                        params.arg_names, result,
+                                        api.named_generic_type("builtins.function", []))
+            except (ParseError, _CTypeError):
+                if strict:
+                    raise
+        if not param:
+            return self._pointer(ctx, None, False, direction, void=False)
+        return UnionType([callback, self._pointer_type(ctx), NoneType()])
 
     def _named(self, ctx: MethodContext | FunctionContext, name: str, stars: int, *,
                param: bool, direction: str, depth: int) -> Type:
@@ -343,6 +369,11 @@ class KoffiPlugin(Plugin):
             if any(s[0] == "[]" for s in target.suffixes):
                 return AnyType(TypeOfAny.explicit)
             inner = sum(1 for s in target.suffixes if s[0] == "*")
+            if target.proto is not None:
+                if inner + stars != 1:
+                    return self._pointer(ctx, None, param, direction, void=False)
+                return self._callback(ctx, target.proto, param=param, direction=direction,
+                                      depth=depth + 1)
             return self._named(ctx, target.name, inner + stars, param=param,
                                direction=direction, depth=depth + 1)
         if kind == "enumeration" and not stars:
@@ -352,19 +383,13 @@ class KoffiPlugin(Plugin):
                                depth=depth)
             return self._pointer(ctx, elem, param, direction, void=False)
         if kind == "proto" and stars == 1:
-            callback: Type = AnyType(TypeOfAny.explicit)
+            parsed = None
             if spec is not None:
                 try:
-                    params, result = self._signature(ctx, parse_prototype(spec), depth + 1,
-                                                     callback=True)
-                    callback = CallableType(params.arg_types, params.arg_kinds,
-                                            params.arg_names, result,
-                                            api.named_generic_type("builtins.function", []))
-                except (ParseError, _CTypeError):
-                    pass
-            if not param:
-                return self._pointer(ctx, None, False, direction, void=False)
-            return UnionType([callback, self._pointer_type(ctx), NoneType()])
+                    parsed = parse_prototype(spec)
+                except ParseError:
+                    parsed = None
+            return self._callback(ctx, parsed, param=param, direction=direction, depth=depth)
         if stars:
             return self._pointer(ctx, None, param, direction, void=False)
         return AnyType(TypeOfAny.explicit)
@@ -674,7 +699,7 @@ def _annotated_problem(meta: list[Type]) -> str | None:
             expr = parse_type(text)
         except ParseError as exc:
             return f'{exc.msg} in C type "{text}"'
-        return None if expr.name else f'"{text}" is not a C type'
+        return None if expr.name or expr.proto else f'"{text}" is not a C type'
     return None if meta else "Annotated needs C type metadata"
 
 

@@ -10,22 +10,22 @@ made of. `primitive` gives the primitive types by Koffi name, which ``koffi.type
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from koffi_typed import settings
-from koffi_typed.cparser import TypeExpr, parse_type
+from koffi_typed.cparser import Prototype, TypeExpr, parse_type, quote
 from koffi_typed.datamodel import DataModel, host_model
-from koffi_typed.errors import Error, ParseError, with_proto_hint
+from koffi_typed.errors import Error, ParseError
 from koffi_typed.layout import FieldSpec, place_fields
 from koffi_typed.primitives import PRIMITIVES, Prim
 
 __all__ = [
     "FieldDecl", "Member", "RecordDecl", "Type", "alias", "alignof", "array", "define_record", "disposable", "enumeration", "is_integer", "lookup", "make_array",
     "make_pointer", "names", "offsetof", "opaque", "pointer", "relayout", "reset",
-    "resolve_type", "sizeof", "unregister_name", "register_name", "int_range",
+    "resolve_type", "sizeof", "unregister_name", "register_name", "int_range", "install_explainer", "install_prototype_builder", "resolve_expr",
     "is_opaque", "new_placeholder", "primitive", "primitive_names",
 ]
 
@@ -189,6 +189,35 @@ class Type:
     def _set(self, key: str, value: object) -> None:
         object.__setattr__(self, key, value)
 
+    def explain(self) -> str:
+        """For a prototype (or a pointer to one): where C puts a callback's arguments and
+        result on this host, and how koffi_typed receives them."""
+        if not (self.primitive == "Prototype" or (self.primitive == "Callback"
+                                                  and self.ref is not None)):
+            raise TypeError(f"explain() needs a prototype or a callback type, got {self.name}")
+        return _explainer[0](self)
+
+
+_explainer: list[Callable[[Type], str]] = []
+_prototype_builder: list[Callable[[Prototype], Type]] = []
+
+
+def install_prototype_builder(builder: Callable[[Prototype], Type]) -> None:
+    """Set how an inline function-pointer type (``int (*)(int)``) gets its anonymous
+    prototype (done once by `koffi_typed.declarations`, which builds signatures)."""
+    _prototype_builder[:] = [builder]
+
+
+def resolve_expr(expr: TypeExpr) -> Type:
+    """The type a parsed type expression names."""
+    return _resolve_expr(expr)
+
+
+def install_explainer(explainer: Callable[[Type], str]) -> None:
+    """Set what `Type.explain` runs (done once by `koffi_typed.callbacks`, which sits above
+    the ABI package this needs)."""
+    _explainer[:] = [explainer]
+
 
 INFO_KEYS: Final = ("name", "primitive", "size", "alignment", "disposable", "members", "ref",
                     "length", "hint", "counted_by", "values", "proto")
@@ -312,13 +341,7 @@ def resolve_type(spec: object) -> Type:
     if isinstance(spec, str):
         cached = _registry.parsed.get(spec)
         if cached is None:
-            try:
-                expr = parse_type(spec)
-            except ParseError as exc:
-                hinted = with_proto_hint(exc)
-                if hinted is exc:
-                    raise
-                raise hinted from None
+            expr = parse_type(spec)
             cached = _resolve_expr(expr)
             _registry.parsed[spec] = cached
         return cached
@@ -333,9 +356,13 @@ def resolve_type(spec: object) -> Type:
 
 
 def _resolve_expr(expr: TypeExpr) -> Type:
-    base = _registry.names.get(expr.name)
+    if expr.proto is not None:
+        base: Type | None = _prototype_builder[0](expr.proto)
+    else:
+        base = _registry.names.get(expr.name)
     if base is None:
-        raise ParseError(f"Unknown or invalid type name {expr.name!r}", expr.text, expr.name_pos)
+        raise ParseError(f"Unknown or invalid type name {quote(expr.name)}", expr.text,
+                         expr.name_pos)
     t = base
     for kind, length, pos in expr.suffixes:
         try:

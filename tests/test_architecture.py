@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "koffi_typed"
 #: Bottom to top. Same layer = peers (may import each other's lower parts, never in a circle).
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "markers", "datamodel", "cparser", "layout", "primitives",
-     "asyncpool", "probe", "names"),
+     "asyncpool", "probe", "names", "libffi"),
     ("typesystem",),
     ("types", "c", "pointer", "callstate"),
     ("typehints", "heap"),
@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("converters.scalars", "converters.records"),
     ("converters.pointers",),
     ("converters",),
+    ("callbackgen",),
     ("callbacks",),
     ("callplan",),
     ("callers",),

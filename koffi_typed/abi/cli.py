@@ -19,9 +19,17 @@ from typing import Final
 
 from koffi_typed.abi import RULESETS, get, host
 from koffi_typed.abi.plan import Placement
-from koffi_typed.cparser import Token, parse_type
+from koffi_typed.cparser import CONVENTIONS, Token, parse_member, parse_type
 from koffi_typed.errors import ParseError
-from koffi_typed.typesystem import FieldDecl, Type, define_record, lookup, make_array, make_pointer
+from koffi_typed.typesystem import (
+    FieldDecl,
+    Type,
+    define_record,
+    lookup,
+    make_array,
+    make_pointer,
+    resolve_expr,
+)
 
 __all__ = ["main", "parse_records"]
 
@@ -116,6 +124,9 @@ class _RecordParser:
         else:
             start = self.tok.pos
             base = None
+            inline = self._function_pointer_member(start)
+            if inline is not None:
+                return [inline]
         # Find the member name: the last identifier before '[', ':', ',' or ';'.
         j = self.i
         while self.tokens[j].text not in ("[", ":", ";", ",") and self.tokens[j].kind != "end":
@@ -153,6 +164,28 @@ class _RecordParser:
             fields.append(self.declarator(name, t_more))
         self.expect(";")
         return fields
+
+    def _function_pointer_member(self, start: int) -> FieldDecl | None:
+        """``void (*free_fn)(void *);``: a member of an inline function-pointer type."""
+        j = self.i
+        while self.tokens[j].text not in ("(", ";", "{", "}") and self.tokens[j].kind != "end":
+            j += 1
+        if self.tokens[j].text != "(" or self.tokens[j + 1].text not in ("*", *CONVENTIONS):
+            return None
+        depth = 0
+        while self.tokens[j].kind != "end" and not (depth == 0 and self.tokens[j].text == ";"):
+            depth += {"(": 1, ")": -1}.get(self.tokens[j].text, 0)
+            j += 1
+        if self.tokens[j].kind == "end":
+            raise self.fail("Expected ';' after the function pointer member")
+        text = self.text[start:self.tokens[j].pos]
+        try:
+            expr, name = parse_member(text)
+            t = resolve_expr(expr)
+        except ParseError as exc:
+            raise ParseError(exc.msg, self.text, start + (exc.pos or 0)) from None
+        self.i = j + 1
+        return FieldDecl(name, t)
 
     def declarator(self, name: str, t: Type) -> FieldDecl:
         dims: list[int] = []

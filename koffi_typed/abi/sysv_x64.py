@@ -87,6 +87,17 @@ def eightbytes(t: Type) -> tuple[tuple[str, ...] | None, str]:
             return None, "a union mixes x87 with other classes → MEMORY"
         if cls == X87UP and (i == 0 or classes[i - 1] != X87):
             return None, "x87 upper half without its lower half → MEMORY"
+    # GCC classifies each record member on its own first: one that is MEMORY by itself (a
+    # union of long double with something else) makes the whole record MEMORY, even where
+    # the merged eightbytes would not say so.
+    for m in (t.members or {}).values():
+        inner = m.type
+        while inner.primitive == "Array" and inner.ref is not None:
+            inner = inner.ref
+        if inner.primitive in ("Record", "Union") and inner.size:
+            sub, why = eightbytes(inner)
+            if sub is None:
+                return None, f"member {m.name}: {why}"
     return tuple(classes), ""
 
 

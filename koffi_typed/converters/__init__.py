@@ -14,26 +14,14 @@ from koffi_typed.converters.pointers import (
     CallbackConverter,
     PointerConverter,
     StringConverter,
-    check_callback_signature,
 )
 from koffi_typed.converters.records import RecordConverter
 from koffi_typed.converters.scalars import BoolConverter, FloatConverter, IntConverter, VoidResult
-from koffi_typed.declarations import FunctionInfo
 from koffi_typed.typesystem import Type, is_integer
 
-__all__ = ["Converter", "callback_converters", "make_converter"]
+__all__ = ["Converter", "make_converter"]
 
 _UNITS = ("String", "String16", "String32")
-
-
-def callback_converters(info: FunctionInfo) -> tuple[list[Any], Any]:
-    """Converters for a callback: arguments C → Python, result Python → C."""
-    check_callback_signature(info)
-    name = info.name or "callback"
-    args = [make_converter(f"{name} callback: argument "
-                           f"{repr(a.name) if a.name else i + 1}", a.type)
-            for i, a in enumerate(info.arguments)]
-    return args, make_converter(f"{name} callback: return value", info.result)
 
 
 def make_converter(label: str, t: Type, direction: str = "in", const: bool = False) -> Any:

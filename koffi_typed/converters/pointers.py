@@ -12,13 +12,12 @@ from koffi_typed._codec import encode_text, read_string
 from koffi_typed.buffers import buffer_argument
 from koffi_typed.converters.base import Converter, bytearray_pointer, in_argument
 from koffi_typed.converters.records import record_memory, same_record
-from koffi_typed.declarations import FunctionInfo
 from koffi_typed.marshal import flat_record
 from koffi_typed.pointer import Cast, Pointer, compatible, new_pointer
 from koffi_typed.typesystem import Type
 
 __all__ = ["CallbackConverter", "PointerConverter", "StringConverter", "cast_argument",
-           "cast_converter", "check_callback_signature", "may_return_temporary"]
+           "cast_converter", "may_return_temporary"]
 
 _UNITS = {"String": 1, "String16": 2, "String32": 4}
 _ENCODINGS = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}
@@ -361,12 +360,6 @@ def _text_before_nul(raw: bytes, unit: int) -> str:
 class CallbackConverter(PointerConverter):
     """Function pointers: Python callables (transient for the call), `Pointer` or None."""
 
-    def __init__(self, label: str, t: Type, direction: str, const: bool = False) -> None:
-        super().__init__(label, t, direction, const)
-        info = t.ref.proto if t.ref is not None else None
-        if isinstance(info, FunctionInfo):
-            check_callback_signature(info)
-
     def fast(self, var: str, slow: str) -> str:
         return f"(None if {var} is None else {slow})"
 
@@ -376,18 +369,6 @@ class CallbackConverter(PointerConverter):
             keep.append(lease)
             return ctypes.c_void_p(address)
         return super().convert(value, keep)
-
-
-def check_callback_signature(info: FunctionInfo) -> None:
-    """Raise `NotImplementedError` now for callbacks that ctypes cannot build."""
-    label = info.name or "callback"
-    if info.result.primitive in ("Record", "Union"):
-        raise NotImplementedError(
-            f"{label}: callbacks cannot return records by value yet (ctypes has no struct "
-            f"results for callbacks); return a pointer, or fill a '{info.result.name} *' "
-            "parameter")
-    if info.variadic:
-        raise NotImplementedError(f"{label}: variadic callbacks are not supported")
 
 
 _cast_converters: dict[tuple[int, str, bool], Any] = {}

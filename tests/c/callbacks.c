@@ -278,3 +278,127 @@ double MakeAsyncPair(int key, double value, CbAsyncPair *out) {
     out->value = value / 2;
     return key + value;
 }
+
+/* ------------------------------------------------------------------ callback result lifetimes */
+
+typedef const char *CbGetStr(int i);
+
+/* Calls get(a) then get(b) and only then uses both strings: "<first>|<second>" in out. */
+int JoinTwo(CbGetStr *get, int a, int b, char *out, int size) {
+    const char *first = get(a);
+    const char *second = get(b);
+    return snprintf(out, (size_t)size, "%s|%s", first ? first : "(null)",
+                    second ? second : "(null)");
+}
+
+typedef struct CbStrJob {
+    CbGetStr *get;
+    int id;
+    int rounds;
+    int wrong;
+} CbStrJob;
+
+static void *str_thread_main(void *arg) {
+    CbStrJob *job = arg;
+    const char **kept = malloc(sizeof(char *) * (size_t)job->rounds);
+    if (!kept)
+        return NULL;
+    for (int r = 0; r < job->rounds; r++)
+        kept[r] = job->get(job->id * 100000 + r);
+    /* only now read every string C was given: each must still say what it said */
+    for (int r = 0; r < job->rounds; r++) {
+        char want[32];
+        snprintf(want, sizeof want, "s%d", job->id * 100000 + r);
+        if (!kept[r] || strcmp(kept[r], want) != 0)
+            job->wrong++;
+    }
+    free(kept);
+    return NULL;
+}
+
+/* `threads` C threads each call get() `rounds` times, keep every string and check them all
+   after their last call; returns how many strings were wrong (-1: no thread). */
+int CheckStringsThreaded(CbGetStr *get, int threads, int rounds) {
+    CbStrJob jobs[16];
+    pthread_t tids[16];
+    if (threads > 16)
+        threads = 16;
+    for (int i = 0; i < threads; i++) {
+        jobs[i] = (CbStrJob){get, i + 1, rounds, 0};
+        if (pthread_create(&tids[i], NULL, str_thread_main, &jobs[i]) != 0)
+            return -1;
+    }
+    int wrong = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(tids[i], NULL);
+        wrong += jobs[i].wrong;
+    }
+    return wrong;
+}
+
+/* Keeps the string get(i) returns, for ReadKeptString after the call. */
+static const char *kept_string;
+int KeepString(CbGetStr *get, int i) {
+    kept_string = get(i);
+    return kept_string != NULL;
+}
+int ReadKeptString(char *out, int size) {
+    return snprintf(out, (size_t)size, "%s", kept_string ? kept_string : "(null)");
+}
+
+/* ------------------------------------------------------------------ records by value, inline types */
+
+typedef struct CbVec2 { double x, y; } CbVec2;
+typedef struct CbBig { int64_t a, b, c; } CbBig;
+
+/* Applies f to (x, y) and to (-y, x); returns the sum of every coordinate it got back. */
+double TransformTwice(CbVec2 (*f)(CbVec2 v, void *user), double x, double y, void *user) {
+    CbVec2 a = {x, y}, b = {-y, x};
+    CbVec2 ra = f(a, user), rb = f(b, user);
+    return ra.x + ra.y + rb.x + rb.y;
+}
+
+/* The callback returns a 24-byte record (through the hidden result pointer on most ABIs). */
+int64_t MakeBigs(CbBig (*make)(int i), int n) {
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++) { CbBig r = make(i); sum += r.a * 100 + r.b * 10 + r.c; }
+    return sum;
+}
+
+typedef struct CbVecJob { CbVec2 (*f)(CbVec2, void *); double sum; } CbVecJob;
+static void *vec_thread_main(void *arg) {
+    CbVecJob *job = arg;
+    for (int i = 0; i < 10; i++) {
+        CbVec2 v = {i, 2 * i};
+        CbVec2 r = job->f(v, NULL);
+        job->sum += r.x + r.y;
+    }
+    return NULL;
+}
+
+/* A thread C creates calls f ten times. */
+double TransformInThread(CbVec2 (*f)(CbVec2 v, void *user)) {
+    CbVecJob job = {f, 0};
+    pthread_t t;
+    if (pthread_create(&t, NULL, vec_thread_main, &job) != 0)
+        return -1;
+    pthread_join(t, NULL);
+    return job.sum;
+}
+
+/* A record with inline function-pointer members. */
+typedef struct CbHolder {
+    int (*apply)(int x);
+    void (*release)(void *p);
+    int x;
+} CbHolder;
+int UseHolder(const CbHolder *h) {
+    int r = h->apply(h->x);
+    if (h->release)
+        h->release((void *)h);
+    return r;
+}
+
+/* Hands out a pointer to a variadic function. */
+typedef int CbFmt(char *buf, size_t size, const char *fmt, ...);
+CbFmt *GetFormatter(void) { return snprintf; }

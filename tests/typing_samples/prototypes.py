@@ -79,3 +79,16 @@ def cos(x: c.double) -> c.double: ...
 
 
 reveal_type(cos)  # N: Revealed type is "koffi_typed.functions.Function[[x: float], float]"
+
+
+# inline function-pointer types are typed like the named form
+qsort2 = lib.func("void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))")
+reveal_type(qsort2)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
+visit = lib.func("int visit(double (*f)(int n, const char *s), void *data)")
+reveal_type(visit)  # N: Revealed type is "koffi_typed.functions.Function[[(def (int, str | None) -> float) | koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None], int]"
+koffi.alias("Unary", "int (*)(int)")
+apply_unary = lib.func("int apply_unary(Unary f, int x)")
+reveal_type(apply_unary)  # N: Revealed type is "koffi_typed.functions.Function[[(def (int) -> int) | koffi_typed.pointer.Pointer[Any] | None, int], int]"
+bad3 = lib.func("int frob(int (*f)(widget_t))")  # E: Unknown C type "widget_t" in C prototype "int frob(int (*f)(widget_t))"  [koffi-decl]
+E = koffi.struct("E", {"free_fn": "void (*)(void *)", "n": "int"})
+reveal_type(E)  # N: Revealed type is "def (free_fn: koffi_typed.pointer.Pointer[Any] | None =, n: int =) -> prototypes.E"
