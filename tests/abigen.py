@@ -20,6 +20,7 @@ Signature results are a checksum, the record itself (``give``), or a ``char`` /
 
 from __future__ import annotations
 
+import platform
 import random
 import struct
 from collections.abc import Sequence
@@ -369,17 +370,26 @@ CHAR_SIGNED = {"host": True, "i386": True, "aarch64": False, "armhf": False,
                "riscv64": False}
 
 
+def char_signed_here() -> bool:
+    """Whether plain ``char`` is signed on the machine running this (:data:`CHAR_SIGNED`
+    by ``platform.machine()``)."""
+    if platform.system() in ("Darwin", "Windows"):
+        return True
+    return not platform.machine().lower().startswith(("aarch64", "arm", "riscv"))
+
+
 class Filler:
     """Random member values for the records of one batch, and their checksums.
 
-    ``char_signed`` is the target's plain ``char`` (:data:`CHAR_SIGNED`)."""
+    ``char_signed`` is the target's plain ``char`` (:data:`CHAR_SIGNED`; by default the
+    running machine's)."""
 
     def __init__(self, batch: Sequence[Record], classes: dict[str, Any], koffi: Any,
-                 char_signed: bool = True) -> None:
+                 char_signed: bool | None = None) -> None:
         self.records = {r.name: r for r in batch}
         self.classes = classes
         self.koffi = koffi
-        self.char_signed = char_signed
+        self.char_signed = char_signed_here() if char_signed is None else char_signed
         self.sizes = {p: int(koffi.sizeof(p)) for p in PRIMS}
         self.sizes.update({"char": 1, "__int128": 16, "unsigned __int128": 16})
 
