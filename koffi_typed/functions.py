@@ -15,13 +15,13 @@ import keyword
 import linecache
 import typing
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from koffi_typed import callbacks as _callbacks
 from koffi_typed import marshal, memory
 from koffi_typed._codec import read_string, to_int
+from koffi_typed.bases import CallFuture
 from koffi_typed.cparser import CONVENTIONS, parse_prototype
 from koffi_typed.datamodel import host_name
 from koffi_typed.errors import Error, ParseError
@@ -740,8 +740,9 @@ class Function(Generic[P, R], metaclass=_FunctionMeta):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         raise NotImplementedError  # pragma: no cover - instances are generated functions
 
-    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
-        """Run the call on a worker thread; the future holds the result (or the exception)."""
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> CallFuture[R]:
+        """Run the call on a worker thread; the future holds the result (or the exception)
+        and ``errno``."""
         raise NotImplementedError  # pragma: no cover
 
     async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -1018,7 +1019,7 @@ def _call_lines(name: str, plan: Plan | _Shape, env: dict[str, Any],
     return lines
 
 
-def _submit(function: Any, *args: object) -> Future[Any]:
+def _submit(function: Any, *args: object) -> CallFuture[Any]:
     from koffi_typed import runtime
     return runtime.submit(function, args)
 

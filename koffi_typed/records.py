@@ -30,6 +30,7 @@ from typing import (
 )
 
 from koffi_typed import marshal
+from koffi_typed.bases import ZERO
 from koffi_typed.errors import Error, ParseError
 from koffi_typed.markers import Align, BitField
 from koffi_typed.pointer import Pointer
@@ -368,7 +369,7 @@ def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
             if ann is ClassVar or get_origin(ann) is ClassVar:
                 continue
             fields.append(_member(c_name, member, ann, env))
-            if member in cls.__dict__:
+            if member in cls.__dict__ and cls.__dict__[member] is not ZERO:
                 defaults[member] = cls.__dict__[member]
         if not fields:
             raise TypeError(f"Empty type '{c_name}' is not allowed in C (no annotated members)")

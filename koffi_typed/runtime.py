@@ -5,11 +5,12 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from koffi_typed import callbacks, memory, settings, types
+from koffi_typed.bases import CallFuture
 
 __all__ = ["config", "errno", "os", "reset", "stats", "submit"]
 
@@ -60,14 +61,14 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def submit(function: Any, args: tuple[object, ...]) -> Future[Any]:
+def submit(function: Any, args: tuple[object, ...]) -> CallFuture[Any]:
     """Run ``function(*args)`` on the worker pool (the GIL is released during the C call).
 
     At most ``max_async_calls`` run at once; more wait their turn. The returned future has an
     ``errno`` attribute: C's errno right after that call, on its worker thread.
     """
     pool = _executor()
-    outer: Future[Any] = Future()
+    outer: CallFuture[Any] = CallFuture()
 
     def run() -> None:
         if not outer.set_running_or_notify_cancel():
@@ -75,10 +76,10 @@ def submit(function: Any, args: tuple[object, ...]) -> Future[Any]:
         try:
             result = function(*args)
         except BaseException as exc:  # handed to the caller through the future
-            outer.errno = ctypes.get_errno()  # type: ignore[attr-defined]
+            outer.errno = ctypes.get_errno()
             outer.set_exception(exc)
             return
-        outer.errno = ctypes.get_errno()  # type: ignore[attr-defined]
+        outer.errno = ctypes.get_errno()
         outer.set_result(result)
 
     pool.submit(run)
