@@ -24,8 +24,8 @@ from typing import Final
 from koffi_typed.cparser import parse_type
 from koffi_typed.errors import ParseError
 
-__all__ = ["CValue", "Env", "Op", "Token", "Unknown", "evaluate", "evaluate_postfix", "expand",
-           "string_value", "to_postfix", "tokenize"]
+__all__ = ["CValue", "Env", "Op", "Token", "Unknown", "atomic", "evaluate", "evaluate_postfix",
+           "expand", "string_value", "to_postfix", "tokenize"]
 
 MAX_TOKENS: Final = 200_000  # macro expansion stops here (exponential macro towers)
 
@@ -36,10 +36,12 @@ class Unknown(Exception):
 
 @dataclass(frozen=True)
 class Token:
-    """``kind`` is ``'num'``, ``'char'``, ``'str'``, ``'id'`` or ``'op'``."""
+    """``kind`` is ``'num'``, ``'char'``, ``'str'``, ``'id'``, ``'op'``, or ``'value'`` for a
+    macro already evaluated (``value`` holds its `CValue`)."""
 
     kind: str
     text: str
+    value: CValue | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,10 @@ class Env:
 
     constants: Mapping[str, int | float] = field(default_factory=dict)
     macros: Mapping[str, list[Token]] = field(default_factory=dict)
+    #: Values of macros whose expansion is one operand (a literal or a parenthesized
+    #: expression), with the macros they expand: substituting the value is then exactly the
+    #: textual expansion, and a chain of macros costs linear time.
+    memo: dict[str, tuple[CValue, frozenset[str]]] = field(default_factory=dict)
     function_macros: Iterable[str] = ()
     scalar: Callable[[str], tuple[int, str] | None] = lambda name: None
     sizeof: Callable[[str], int | None] = lambda name: None
@@ -126,8 +132,9 @@ def tokenize(text: str) -> list[Token]:
 # ---------------------------------------------------------------------------- macro expansion
 
 
-def expand(tokens: list[Token], env: Env) -> list[Token]:
-    """Expand object-like macros (iteratively; a macro is not expanded inside itself)."""
+def expand(tokens: list[Token], env: Env, used: set[str] | None = None) -> list[Token]:
+    """Expand object-like macros (iteratively; a macro is not expanded inside itself); the
+    names of the macros expanded are added to ``used``."""
     work: deque[tuple[Token, frozenset[str]]] = deque((t, frozenset()) for t in tokens)
     out: list[Token] = []
     produced = 0
@@ -136,8 +143,16 @@ def expand(tokens: list[Token], env: Env) -> list[Token]:
         if tok.kind == "id" and tok.text not in hidden:
             if tok.text in env.function_macros and tok.text not in env.macros:
                 raise Unknown(f"uses the function-like macro {tok.text}")
+            known = env.memo.get(tok.text)
+            if known is not None and known[1].isdisjoint(hidden):
+                out.append(Token("value", tok.text, known[0]))
+                if used is not None:
+                    used.update(known[1])
+                continue
             body = env.macros.get(tok.text)
             if body is not None:
+                if used is not None:
+                    used.add(tok.text)
                 produced += len(body)
                 if produced > MAX_TOKENS:
                     raise Unknown("macro expansion is too large")
@@ -146,6 +161,23 @@ def expand(tokens: list[Token], env: Env) -> list[Token]:
                 continue
         out.append(tok)
     return out
+
+
+def atomic(tokens: list[Token]) -> bool:
+    """Whether ``tokens`` form one operand: a single literal, or ``( ... )`` as a whole."""
+    if len(tokens) == 1:
+        return tokens[0].kind in ("num", "char", "value")
+    if not tokens or tokens[0].text != "(" or tokens[-1].text != ")":
+        return False
+    depth = 0
+    for i, t in enumerate(tokens):
+        if t.kind != "op":
+            continue
+        depth += t.text == "("
+        depth -= t.text == ")"
+        if depth == 0 and i != len(tokens) - 1:
+            return False
+    return depth == 0
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -226,7 +258,7 @@ def to_postfix(tokens: list[Token], env: Env) -> list[Token | Op]:
         tok = tokens[i]
         text = tok.text
         if expect_operand:
-            if tok.kind in ("num", "char", "id") and text != "sizeof":
+            if tok.kind in ("num", "char", "id", "value") and text != "sizeof":
                 out.append(tok)
                 expect_operand = False
             elif text == "sizeof":
@@ -320,6 +352,8 @@ def _int_type(env: Env, name: str) -> CType | None:
 
 
 def _literal(tok: Token, env: Env) -> CValue:
+    if tok.value is not None:
+        return tok.value
     text = tok.text
     if tok.kind == "char":
         return _char_literal(text, env)

@@ -82,6 +82,9 @@ class TypeExpr:
     name_pos: int
     suffixes: tuple[tuple[str, int, int], ...]
     text: str
+    #: Whether what the outermost pointer points to is ``const`` (``const char *``,
+    #: ``char *const *``); without a pointer, whether the type itself is.
+    const: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,19 +129,24 @@ class _Parser:
             return tok
         return None
 
-    def skip_qualifiers(self) -> None:
+    def skip_qualifiers(self) -> bool:
+        """Skip qualifiers; whether one was ``const``."""
+        const = False
         while self.tok.kind == "ident" and self.tok.text in QUALIFIERS:
+            const = const or self.tok.text == "const"
             self.i += 1
+        return const
 
     def type_expr(self) -> TypeExpr:
-        self.skip_qualifiers()
+        levels_const = [self.skip_qualifiers()]  # [base, after 1st '*', after 2nd '*', ...]
         start = self.tok
         if start.kind != "ident":
             if start.kind == "end":
                 raise self.fail("Unexpected end of type specifier, expected a type name")
             raise self.fail(f"Unexpected token {start.text!r}, expected a type name")
         if start.text in _SPECIFIERS:
-            name = self.specifiers()
+            name, const = self.specifiers()
+            levels_const[0] = levels_const[0] or const
         else:
             name = start.text
             self.i += 1
@@ -146,10 +154,13 @@ class _Parser:
         while True:
             tok = self.tok
             if tok.kind == "ident" and tok.text in QUALIFIERS:
+                levels_const[-1] = levels_const[-1] or tok.text == "const"
                 self.i += 1
             elif tok.text in ("*", "!") and tok.kind == "punct":
                 self.i += 1
                 suffixes.append((tok.text, 0, tok.pos))
+                if tok.text == "*":
+                    levels_const.append(False)
             elif tok.text == "[" and tok.kind == "punct":
                 dims: list[tuple[str, int, int]] = []
                 while self.tok.text == "[" and self.tok.kind == "punct":
@@ -160,7 +171,8 @@ class _Parser:
         levels = sum(1 for s in suffixes if s[0] != "!")
         if levels > MAX_INDIRECTIONS:
             raise ParseError("Too many type indirections", self.text, suffixes[-1][2])
-        return TypeExpr(name, start.pos, tuple(suffixes), self.text)
+        const = levels_const[-2] if len(levels_const) > 1 else levels_const[0]
+        return TypeExpr(name, start.pos, tuple(suffixes), self.text, const)
 
     def array_dim(self) -> tuple[str, int, int]:
         open_tok = self.tok
@@ -179,14 +191,17 @@ class _Parser:
             raise self.fail("Expected ']' after array length")
         return ("[]", length, open_tok.pos)
 
-    def specifiers(self) -> str:
+    def specifiers(self) -> tuple[str, bool]:
+        """The canonical name of a run of specifier keywords, and whether ``const`` was in it."""
         words: list[Token] = []
+        const = False
         while self.tok.kind == "ident" and (self.tok.text in _SPECIFIERS
                                             or self.tok.text in QUALIFIERS):
             if self.tok.text in _SPECIFIERS:
                 words.append(self.tok)
+            const = const or self.tok.text == "const"
             self.i += 1
-        return _combine_specifiers(words, self.text)
+        return _combine_specifiers(words, self.text), const
 
 
 def _combine_specifiers(words: list[Token], text: str) -> str:

@@ -2172,18 +2172,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-D", dest="defines", action="append", default=[], help="preprocessor "
                     "define")
     ap.add_argument("-I", dest="includes", action="append", default=[], help="include dir")
+    ap.add_argument("--command", help="the regeneration command the module's docstring shows")
     args = ap.parse_args(argv)
     flags = [f"-D{d}" for d in args.defines] + [f"-I{i}" for i in args.includes]
     only = [p.strip() for p in args.only.split(",") if p.strip()]
     shown: list[str] = []
     skip = False
     for a in argv if argv is not None else sys.argv[1:]:
-        if skip or a in ("-o", "--output"):
+        if skip or a in ("-o", "--output", "--command"):
             skip = not skip
             continue
-        if not a.startswith(("-o", "--output=")):
+        if not a.startswith(("-o", "--output=", "--command=")):
             shown.append(_shell_quote(a))
-    command = "python -m koffi_typed stubgen " + " ".join(shown) + " -o <output>"
+    command = args.command or "python -m koffi_typed stubgen " + " ".join(shown) + " -o <output>"
     try:
         text = generate(args.headers, lib=args.lib, only=only, cc=args.cc, flags=flags,
                         include_dirs=args.include_dirs, prefixes=args.prefixes,
