@@ -57,6 +57,7 @@ its C name for type strings (``@koffi.struct(name="str")``).
 from __future__ import annotations
 
 import argparse
+import ast
 import bisect
 import contextlib
 import ctypes
@@ -1761,9 +1762,11 @@ class Emitter:
                    if any(re.search(rf"\b{h}\(", body) and f"def {h}(" in ch
                           for h in ("_alias", "_opaque", "_proto", "_enumeration"))]
         text = "\n".join([body, *definitions, *helpers])
+        names = {node.id for node in ast.walk(ast.parse(text))  # names read, not defined
+                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
         def uses(name: str) -> bool:
-            return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+            return name in names
 
         typing_names = [n for n in ("Annotated", "Any", "TYPE_CHECKING", "TypeAlias", "TypeVar")
                         if uses(n)]

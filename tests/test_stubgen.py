@@ -23,6 +23,7 @@ pytest.importorskip("pycparser")
 
 import cbuild
 from cexprgen import compiler_values, expressions
+from typecheck import mypy_errors, pyright_errors
 
 import koffi_typed as koffi
 from koffi_typed import stubgen
@@ -361,6 +362,10 @@ def test_every_hostile_name_at_once(tmp_path: Path) -> None:
     source += ["int kt_plain(struct all_members *kt_m) { return kt_m->" + names[-1] + "; }"]
     text = generate(tmp_path, "\n".join(header) + "\n", "\n".join(source) + "\n")
     check_in_subprocess(tmp_path, text, "check_all_hostile", names)
+    module = tmp_path / "kt_all_hostile.py"
+    module.write_text(text)
+    assert mypy_errors(tmp_path / "mypy", [module]) == []
+    assert pyright_errors(tmp_path / "pyright", [module]) == []
     for name in names:
         assert re.search(rf"@lib\.function\({name!r}\)|^def {re.escape(name)}\(", text,
                          re.M), name
