@@ -1724,31 +1724,43 @@ class Emitter:
         body: list[str] = []
         self.out = body
         self.emit_forward()
+        self.section("scalar types")
         for name in m.typedefs:
             self.emit_scalar_alias(name)
+        self.section("enums")
         for en in m.enums.values():
             self.emit_enum(en)
+        self.section("records and function types, each after what it uses")
         for kind, key in self.order():
             if kind == "record":
                 self.emit_record(m.records[key])
             else:
                 self.emit_proto(m.protos[key])
+        self.section("other type names")
         for name in m.typedefs:
             self.emit_type_alias(name)
+        self.section("")
+        del body[-3:]
         if consts:
-            body += ["", "", "# constants"]
+            body += ["", "", "# -- constants"]
             for cname, py, value in consts:
                 body.append(f"{py} = {_literal(value)}" + (f"  # {cname}" if py != cname
                                                              else ""))
         for why, names in self.macro_notes.items():
             body.append(f"# not translated, {why}: {', '.join(sorted(set(names)))}")
-        body += ["", "", "# functions"]
+        body += ["", "", "# -- functions"]
         for f in m.functions.values():
             self.emit_function(f)
         for v in m.variables:
             body += ["", f"# {v}: not translated (exported variable; use lib.symbol({v!r}))"]
         head = self.header()
         return "\n".join(head + body).rstrip() + "\n"
+
+    def section(self, title: str) -> None:
+        """Start a section; one that stays empty is dropped again by `emit`."""
+        while self.out and self.out[-1].startswith("# -- "):
+            del self.out[-3:]
+        self.out += ["", "", f"# -- {title}"]
 
     def header(self) -> list[str]:
         body = "\n".join(self.out)
@@ -1876,7 +1888,7 @@ class Emitter:
         defined = [k for k, r in self.m.records.items()
                    if r.members is not None and k not in self.opaque_why]
         if defined:
-            out += ["", "", "# C names of the records, so that pointers may refer to them early"]
+            out += ["", "", "# -- C names of the records, so that pointers may refer to them early"]
             out += [f"_opaque({self.cname[('record', k)]!r})" for k in defined]
         for key, rec in self.m.records.items():
             if rec.members is not None and key not in self.opaque_why:

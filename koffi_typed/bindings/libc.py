@@ -54,9 +54,12 @@ _Chars: TypeAlias = str | _Buf | koffi.Pointer[Any] | koffi.Cast | None
 _CChars: TypeAlias = str | bytes | _Buf | koffi.Pointer[Any] | koffi.Cast | None
 
 
-# C names of the records, so that pointers may refer to them early
+# -- C names of the records, so that pointers may refer to them early
 _opaque('div_t')
 _opaque('tm')
+
+
+# -- scalar types
 
 size_t: TypeAlias = Annotated[int, 'size_t']
 
@@ -67,6 +70,9 @@ time_t_: TypeAlias = Annotated[int, _alias('__time_t', 'long')]
 clock_t: TypeAlias = Annotated[int, _alias('clock_t', 'long')]
 
 time_t: TypeAlias = Annotated[int, _alias('time_t', 'long')]
+
+
+# -- records and function types, each after what it uses
 
 
 @koffi.struct
@@ -96,7 +102,7 @@ class tm(koffi.Record):
 _proto('__compar_fn_t', 'int __compar_fn_t(const void *, const void *)')
 
 
-# constants
+# -- constants
 RAND_MAX = 2147483647
 EXIT_FAILURE = 1
 EXIT_SUCCESS = 0
@@ -105,7 +111,7 @@ TIME_UTC = 1
 # not translated, function-like macros: WEXITSTATUS, WIFCONTINUED, WIFEXITED, WIFSIGNALED, WIFSTOPPED, WSTOPSIG, WTERMSIG
 
 
-# functions
+# -- functions
 
 
 @lib.function

@@ -55,7 +55,7 @@ _Chars: TypeAlias = str | _Buf | koffi.Pointer[Any] | koffi.Cast | None
 _CChars: TypeAlias = str | bytes | _Buf | koffi.Pointer[Any] | koffi.Cast | None
 
 
-# C names of the records, so that pointers may refer to them early
+# -- C names of the records, so that pointers may refer to them early
 _opaque('sqlite3_file')
 _opaque('sqlite3_io_methods')
 _opaque('sqlite3_vfs')
@@ -151,6 +151,9 @@ class Fts5Tokenizer:
 
     __koffi_type__ = _opaque('Fts5Tokenizer')
 
+
+# -- scalar types
+
 sqlite_int64: TypeAlias = Annotated[int, _alias('sqlite_int64', 'long long')]
 
 sqlite_uint64: TypeAlias = Annotated[int, _alias('sqlite_uint64', 'unsigned long long')]
@@ -160,6 +163,9 @@ sqlite3_int64: TypeAlias = Annotated[int, _alias('sqlite3_int64', 'long long')]
 sqlite3_uint64: TypeAlias = Annotated[int, _alias('sqlite3_uint64', 'unsigned long long')]
 
 sqlite3_rtree_dbl: TypeAlias = Annotated[float, _alias('sqlite3_rtree_dbl', 'double')]
+
+
+# -- records and function types, each after what it uses
 
 
 @koffi.struct
@@ -858,6 +864,9 @@ _proto('sqlite3_rtree_query_callback_xQueryFunc', 'int sqlite3_rtree_query_callb
 
 _proto('sqlite3_rtree_query_callback_xDestructor', 'void sqlite3_rtree_query_callback_xDestructor(void *)')
 
+
+# -- other type names
+
 _alias('__gnuc_va_list', 'void *')
 
 _alias('va_list', 'void *')
@@ -865,7 +874,7 @@ _alias('va_list', 'void *')
 _alias('sqlite3_filename', 'const char *')
 
 
-# constants
+# -- constants
 SQLITE_VERSION = '3.40.1'
 SQLITE_VERSION_NUMBER = 3040001
 SQLITE_SOURCE_ID = '2022-12-28 14:03:47 df5c253c0b3dd24916e4ec7cf77d3db5294cc9fd45ae7b9c5e82ad8197f3alt1'
@@ -1329,7 +1338,7 @@ FTS5_TOKEN_COLOCATED = 1
 # not translated, not constants: SQLITE_EXTERN, SQLITE_STATIC, SQLITE_STDCALL, SQLITE_TRANSIENT
 
 
-# functions
+# -- functions
 
 
 @lib.function

@@ -54,7 +54,7 @@ _Chars: TypeAlias = str | _Buf | koffi.Pointer[Any] | koffi.Cast | None
 _CChars: TypeAlias = str | bytes | _Buf | koffi.Pointer[Any] | koffi.Cast | None
 
 
-# C names of the records, so that pointers may refer to them early
+# -- C names of the records, so that pointers may refer to them early
 _opaque('z_stream_s')
 _opaque('gz_header_s')
 _opaque('gzFile_s')
@@ -64,6 +64,9 @@ class internal_state:
     """Opaque C struct internal_state (declared, never defined): only pointers to it are used."""
 
     __koffi_type__ = _opaque('internal_state')
+
+
+# -- scalar types
 
 size_t: TypeAlias = Annotated[int, 'size_t']
 
@@ -84,6 +87,9 @@ z_crc_t: TypeAlias = Annotated[int, _alias('z_crc_t', 'unsigned int')]
 off_t_: TypeAlias = Annotated[int, _alias('__off_t', 'long')]
 
 off_t: TypeAlias = Annotated[int, _alias('off_t', 'long')]
+
+
+# -- records and function types, each after what it uses
 
 _proto('alloc_func', 'void *alloc_func(void *, unsigned int, unsigned int)')
 
@@ -141,6 +147,9 @@ _proto('in_func', 'unsigned int in_func(void *, unsigned char **)')
 
 _proto('out_func', 'int out_func(void *, unsigned char *, unsigned int)')
 
+
+# -- other type names
+
 _alias('voidpc', 'const void *')
 
 _alias('voidpf', 'void *')
@@ -164,7 +173,7 @@ _alias('gz_headerp', 'gz_header_s *')
 _alias('gzFile', 'gzFile_s *')
 
 
-# constants
+# -- constants
 ZLIB_VERSION = '1.2.13'
 ZLIB_VERNUM = 4816
 ZLIB_VER_MAJOR = 1
@@ -207,7 +216,7 @@ Z_NULL = 0
 # not translated, function-like macros: deflateInit, deflateInit2, gzgetc, inflateBackInit, inflateInit, inflateInit2
 
 
-# functions
+# -- functions
 
 
 @lib.function
