@@ -5,8 +5,11 @@ What it adds on top of the annotations:
 * ``lib.func('int abs(int)')`` (and the ``lib.func(name, result, [params])`` form with literal
   arguments) is a ``Function[[int], int]``: the prototype is parsed by the runtime parser
   (`koffi_typed.cparser`), so checker and runtime agree. ``char *`` results are
-  ``str | None``, ``char *`` parameters ``str | bytes | None``, pointers ``Pointer[Any] | None``
-  (parameters also take buffers and lists), records named in the string are their classes.
+  ``str | None``; a ``T *`` result is ``Pointer[T] | None``; a ``T *`` parameter takes a
+  ``Pointer[T]``, a ``T`` record, a ``list[T]``, a writable buffer (``bytearray``,
+  ``memoryview``, ``array.array``), a ``koffi.as_`` cast or ``None``, and ``bytes`` only when
+  the pointee is ``const`` (C may not write into immutable memory); ``char *`` parameters take
+  ``str`` too. Records named in the string are their classes.
 * ``koffi.proto('int Cmp(int, int)')`` is checked the same way, and a ``Cmp *`` parameter
   of a later prototype accepts a Python callable of that signature.
 * Malformed prototypes, unknown C types and record members whose annotation is not a C type
@@ -14,6 +17,8 @@ What it adds on top of the annotations:
 * Record members all default to zero at runtime, so the plugin marks every member of an
   ``@koffi.struct`` / ``@koffi.union`` / ``@koffi.pack`` class as optional in ``__init__``;
   the dict form ``Point = koffi.struct('Point', {'x': 'int'})`` becomes a typed class.
+  Record classes get ``__bytes__`` and the ``from_buffer`` classmethod the decorator adds
+  (pyright users derive from ``koffi.Record`` instead).
 * Typed declarations (``@lib.function def cos(x: c.double) -> c.double: ...``) do not
   trigger ``empty-body``.
 
