@@ -6,9 +6,10 @@ Use it as ``import koffi_typed as koffi``; record members are annotated with the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from koffi_typed import _codec, abi, c, types
+from koffi_typed.bases import ZERO, CallFuture, Record
 from koffi_typed.callbacks import register, unregister
 from koffi_typed.declarations import (
     Argument,
@@ -24,7 +25,7 @@ from koffi_typed.functions import Function, function_at
 from koffi_typed.heap import alloc, free
 from koffi_typed.library import Library, load
 from koffi_typed.memory import address, decode, encode, view
-from koffi_typed.pointer import Cast, Pointer, Ptr, as_
+from koffi_typed.pointer import Cast, Pointer, as_
 from koffi_typed.records import pack, struct, union
 from koffi_typed.runtime import config, errno, os, reset, stats
 from koffi_typed.typesystem import (
@@ -43,8 +44,9 @@ from koffi_typed.typesystem import (
 from koffi_typed.typesystem import resolve_type as type
 
 __all__ = [
-    "Argument", "Cast", "Direction", "Error", "Function", "FunctionInfo", "Library",
-    "LoadError", "Member", "ParseError", "Pointer", "Ptr", "Type", "abi", "address", "alias",
+    "ZERO", "Argument", "CallFuture", "Cast", "Direction", "Error", "Function", "FunctionInfo",
+    "Library", "LoadError", "Member", "ParseError", "Pointer", "Ptr", "Record", "Type", "abi",
+    "address", "alias",
     "alignof", "alloc", "array", "as_", "c", "call", "compiled", "config", "decode",
     "disposable", "encode", "enumeration", "errno", "free", "inout", "introspect", "load",
     "offsetof", "opaque", "os", "out", "pack", "pointer", "proto", "register", "reset", "resolve",
@@ -53,6 +55,12 @@ __all__ = [
 ]
 
 version = "0.1.0"
+
+_T = TypeVar("_T")
+
+#: A pointer member: ``next: koffi.Ptr["Node"]`` is ``Pointer[Node] | None`` (NULL reads as
+#: None); forward references by name are allowed.
+Ptr: TypeAlias = Pointer[_T] | None
 
 #: Whether the marshalling modules run compiled by mypyc (``False``: pure Python).
 compiled: bool = _codec.__file__ is not None and not _codec.__file__.endswith(".py")

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from koffi_typed import settings
+from koffi_typed.bases import CallFuture
 
 __all__ = ["live_workers", "shutdown", "submit"]
 
@@ -30,14 +31,14 @@ _outstanding = 0   # items submitted and not finished
 _counter = 0
 
 
-def submit(function: Any, args: tuple[object, ...]) -> Future[Any]:
+def submit(function: Any, args: tuple[object, ...]) -> CallFuture[Any]:
     """Run ``function(*args)`` on a worker thread (the GIL is released during the C call).
 
     At most ``max_async_calls`` run at once; more wait their turn. The returned future has an
     ``errno`` attribute: C's errno right after that call, on its worker thread.
     """
     global _free, _unclaimed, _outstanding, _workers, _counter
-    outer: Future[Any] = Future()
+    outer: CallFuture[Any] = CallFuture()
     start = False
     with _lock:
         _outstanding += 1

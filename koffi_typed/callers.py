@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import ctypes
 import linecache
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from koffi_typed import callstate
@@ -30,7 +30,8 @@ def generate(plan: Plan, name: str) -> Callable[..., Any]:
     if plan.info.variadic:
         lines = _variadic_lines(name, params)
     else:
-        lines = _call_lines(name, plan.converters, plan.result, env, params)
+        lines = _call_lines(name, plan.converters, plan.result, env, params, plan.stack_tail,
+                            plan.tail_fill, plan.leads)
     return _compile(name, lines, env, f"<koffi_typed call {plan.name} {plan.address:#x}>")
 
 
@@ -63,10 +64,11 @@ def _call_variadic(plan: Plan, fixed: tuple[object, ...], pairs: tuple[object, .
 
 def _variadic_caller(plan: Plan, specs: tuple[object, ...]) -> Callable[..., Any]:
     """A generated caller for the fixed arguments plus variadic arguments of ``specs``."""
-    converters = plan.variadic_converters(specs)
+    shape = plan.variadic_shape(specs)
     env = _base_env(plan)
-    params = _parameter_names(len(converters), [])
-    lines = _call_lines("variadic_call", converters, plan.result, env, params)
+    params = _parameter_names(len(shape.converters), [])
+    lines = _call_lines("variadic_call", shape.converters, plan.result, env, params,
+                        shape.stack_tail, shape.tail_fill, shape.leads)
     return _compile("variadic_call", lines, env,
                     f"<koffi_typed call {plan.name} {len(specs)} varargs>")
 
@@ -113,14 +115,21 @@ def _variadic_lines(name: str, params: list[str]) -> list[str]:
 
 
 def _call_lines(name: str, converters: list[Any], result: Any, env: dict[str, Any],
-                params: list[str]) -> list[str]:
+                params: list[str], stack_tail: Sequence[bool] = (),
+                tail_fill: int = 0, leads: Sequence[int] = ()) -> list[str]:
     """The source of a generated caller: positional parameters, inline conversions (each
     converter's ``emit`` statements or ``fast`` expression, with its ``convert`` as the slow
-    path), the call, write-backs and the result conversion."""
+    path), the call, write-backs and the result conversion. The call arguments of the
+    converters flagged in ``stack_tail`` go last, after ``tail_fill`` dummy integers (see
+    `Plan._sysv_tail`); ``leads`` dummy integers go before each argument's own."""
     scoped = any(isinstance(c, CallbackConverter) for c in converters)
     body: list[str] = []
     call_args: list[str] = []
+    tail_args: list[str] = ["0"] * tail_fill if any(stack_tail) else []
     for i, conv in enumerate(converters):
+        arg_list = tail_args if i < len(stack_tail) and stack_tail[i] else call_args
+        if i < len(leads):
+            arg_list += ["0"] * leads[i]
         var = params[i]
         env[f"_c{i}"] = conv.convert
         # slow paths get a list keeping their temporaries alive until the call returns
@@ -129,11 +138,12 @@ def _call_lines(name: str, converters: list[Any], result: Any, env: dict[str, An
         if emit is not None:
             lines, args = emit(var, i, slow, env)
             body += lines
-            call_args += args
+            arg_list += args
         else:
             env[f"_T{var}"] = conv.ctype
             body.append(f"c{i} = {conv.fast(var, slow)}")
-            call_args.append(f"c{i}")
+            arg_list.append(f"c{i}")
+    call_args += tail_args
     sret = getattr(result, "sret", False)
     if sret:
         env["_sret"] = result.buffer

@@ -9,52 +9,73 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from koffi_typed import abi
-from koffi_typed.carriers import blob_ctype
+from koffi_typed.abi.sysv_x64 import GPRS as _SYSV_GPRS
+from koffi_typed.carriers import Carrier, words_struct
 from koffi_typed.converters import make_converter
 from koffi_typed.converters.base import arg_label
 from koffi_typed.converters.records import (
-    BlobArgument,
+    CarriedArgument,
+    CarriedResult,
+    Cursor,
     LoweredArgument,
     LoweredResult,
+    carried_argument,
+    carried_result,
     lowering_applies,
 )
 from koffi_typed.converters.scalars import FloatConverter, IntConverter
 from koffi_typed.datamodel import host_name
 from koffi_typed.declarations import Argument, FunctionInfo
-from koffi_typed.typesystem import resolve_type
+from koffi_typed.typesystem import Type, is_integer, resolve_type
 
-__all__ = ["Plan", "mark_register_ints"]
+__all__ = ["Plan", "Shape", "by_value", "mark_register_ints", "needs_plan"]
+
+_VARIADIC_PROMOTIONS = {"Float32": "double", "Bool": "int", "Int8": "int", "UInt8": "int",
+                        "Int16": "int", "UInt16": "int"}  # C's default argument promotions
+
+
+@dataclass
+class Shape:
+    """The converters of one call shape (the declared arguments, plus the variadic ones of
+    one call), and where their call arguments go: ``leads`` dummy integers before each one
+    (`Cursor`), ``stack_tail`` ones after every other argument behind ``tail_fill`` dummy
+    integers (`Plan._sysv_tail`)."""
+
+    converters: list[Any]
+    leads: list[int]
+    stack_tail: list[bool]
+    tail_fill: int = 0
+
 
 class Plan:
-    """A function's call plan, built once: converters, result conversion, C entry point."""
+    """A function's call plan, built once: converters, result conversion, C entry point.
+
+    Where the host ABI plan matters (`needs_plan`), each argument is converted as its
+    placement says (records, unions, 128-bit integers by value; floating-point values that
+    a variadic function takes in integer registers); elsewhere the argument's own converter
+    is used and libffi places it.
+    """
 
     def __init__(self, info: FunctionInfo, address: int) -> None:
         self.info = info
         self.address = address
         self.name = info.name or "<anonymous>"
-        label = self.name
+        host = host_name()
         types = [a.type for a in info.arguments] + [info.result]
-        self.lowered = lowering_applies(host_name(), types, info.variadic)
+        self.lowered = needs_plan(host, info, types)
         placements: Any = abi.classify(info) if self.lowered else None
-        self.converters: list[Any] = []
-        for i, a in enumerate(info.arguments):
-            a_label = arg_label(label, i, a)
-            if self.lowered and a.type.primitive in ("Record", "Union"):
-                later = placements.arguments[i + 1:]
-                follows = any(p.stack_offset is not None for p in later)
-                self.converters.append(LoweredArgument(a_label, a.type,
-                                                       placements.arguments[i], follows))
-            else:
-                self.converters.append(_record_or_blob(a_label, a, info, i))
-        if self.lowered and info.result.primitive in ("Record", "Union"):
-            self.result: Any = LoweredResult(f"{label}(): result", info.result,
-                                             placements.result)
-        else:
-            self.result = _record_or_blob(f"{label}(): result", Argument(None, info.result),
-                                          info, -1)
+        labels = [arg_label(self.name, i, a) for i, a in enumerate(info.arguments)]
+        shape = _shape(host, list(info.arguments), labels, placements)
+        self.converters = shape.converters
+        self.leads = shape.leads
+        self.stack_tail = shape.stack_tail
+        self.tail_fill = shape.tail_fill
+        self.result: Any = _result(host, f"{self.name}(): result", info.result,
+                                   placements.result if placements is not None else None)
         mark_register_ints(info, self.converters, placements)
         self.nargs = len(info.arguments)
         self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
@@ -71,33 +92,147 @@ class Plan:
             env["_f"] = stub
         return cfunc
 
-    def variadic_converters(self, specs: tuple[object, ...]) -> list[Any]:
-        """Converters for the fixed arguments plus variadic arguments of types ``specs``.
+    def variadic_shape(self, specs: tuple[object, ...]) -> Shape:
+        """The call shape of the fixed arguments plus variadic arguments of types ``specs``.
 
         Values are checked against the declared type, then passed as C's default argument
         promotions say: ints narrower than ``int`` and ``bool`` already go to ctypes as
-        Python ints (a C ``int``), a ``float`` goes as a ``double``."""
-        converters = list(self.converters)
-        for j, spec in enumerate(specs):
-            t = resolve_type(spec)
-            label = f"{self.name}(): variadic argument {j + 1}"
-            if t.primitive == "Float32":
-                converters.append(FloatConverter(label, t, promoted=True))
-            else:
-                converters.append(make_converter(label, t))
-        extended = FunctionInfo(self.info.name, self.info.arguments + tuple(
-            Argument(None, c.type) for c in converters[self.nargs:]), self.info.result)
-        mark_register_ints(extended, converters)
-        return converters
+        Python ints (a C ``int``), a ``float`` goes as a ``double``; the ABI places the
+        promoted types."""
+        declared = [resolve_type(spec) for spec in specs]
+        promoted = [resolve_type(_VARIADIC_PROMOTIONS[t.primitive])
+                    if t.primitive in _VARIADIC_PROMOTIONS else t for t in declared]
+        arguments = list(self.info.arguments) + [Argument(None, t) for t in declared]
+        extended = FunctionInfo(self.info.name, tuple(
+            list(self.info.arguments) + [Argument(None, t) for t in promoted]),
+            self.info.result, variadic=True, convention=self.info.convention)
+        labels = [arg_label(self.name, i, a) for i, a in enumerate(self.info.arguments)]
+        labels += [f"{self.name}(): variadic argument {j + 1}" for j in range(len(declared))]
+        host = host_name()
+        if needs_plan(host, extended, [*promoted, self.info.result]) or self.lowered:
+            placements = abi.classify(self.info, variadic_types=promoted)
+            shape = _shape(host, arguments, labels, placements, self.nargs)
+        else:
+            placements = None
+            shape = Shape(self.converters + [_variadic_converter(label, t) for label, t in
+                                             zip(labels[self.nargs:], declared)],
+                          self.leads + [0] * len(declared),
+                          self.stack_tail + [False] * len(declared))
+        mark_register_ints(extended, shape.converters, placements)
+        return shape
 
     def explain(self) -> str:
         """How each argument is passed on the host (`koffi.abi.classify`), and the lowering."""
         text = str(abi.classify(self.info))
-        if self.lowered:
+        if self.lowered and host_name() == "sysv_x64":
             text += ("\nRecords by value are lowered: passed as the eightbytes above "
                      "(separate c_uint64/c_double arguments), MEMORY results through an "
                      "explicit hidden pointer.")
+        elif self.lowered:
+            text += ("\nValues are carried as placed above: floating-point aggregates as "
+                     "structures of their float fields, other records and values in integer "
+                     "registers as separate integer words, by-reference ones as a pointer to "
+                     "a copy.")
         return text
+
+
+def needs_plan(host: str, info: FunctionInfo, types: list[Type]) -> bool:
+    """Whether calls of ``info`` (with these argument and result types) follow the host ABI
+    plan: a record, union or 128-bit integer by value; every call on arm32 (see
+    `Cursor.scalar_lead`; variadic ones pass floating-point values in core registers); a
+    floating-point variadic argument on riscv64 (integer registers)."""
+    if host == "arm32_hf" or lowering_applies(host, types, False):
+        return True
+    return info.variadic and host.startswith(("riscv64", "loongarch64", "aarch64_win")) and any(
+        t.primitive in _FLOATS for t in types)
+
+
+_FLOATS = ("Float32", "Float64", "LongDouble")
+
+
+def _shape(host: str, arguments: list[Argument], labels: list[str], placements: Any,
+           first_variadic: int = -1) -> Shape:
+    """The converters of ``arguments`` (the variadic ones from ``first_variadic`` on, with
+    their declared types) as the host ABI plan ``placements`` places them (``None``: no
+    plan, each argument's own converter)."""
+    n = len(arguments)
+    shape = Shape([], [0] * n, [False] * n)
+
+    def own(i: int, label: str, a: Argument) -> Any:
+        if 0 <= first_variadic <= i:
+            return _variadic_converter(label, a.type)
+        return make_converter(label, a.type, a.direction, a.const)
+
+    if placements is None:
+        shape.converters = [own(i, label, a) for i, (label, a) in
+                            enumerate(zip(labels, arguments))]
+        return shape
+    if host == "sysv_x64":
+        shape.converters = [
+            _sysv_argument(label, a, p) if by_value(a.type) else own(i, label, a)
+            for i, (label, a, p) in enumerate(zip(labels, arguments, placements.arguments))]
+        _sysv_tail(shape, placements)
+        return shape
+    cursor = Cursor(host, placements)
+    for i, (label, a, p) in enumerate(zip(labels, arguments, placements.arguments)):
+        if _carried(a.type, p):
+            t = a.type
+            if 0 <= first_variadic <= i and t.primitive in _VARIADIC_PROMOTIONS:
+                t = resolve_type(_VARIADIC_PROMOTIONS[t.primitive])  # a float, as a double
+            shape.converters.append(carried_argument(host, label, t, p, cursor))
+        else:
+            shape.converters.append(own(i, label, a))
+            shape.leads[i] = cursor.scalar_lead(p)
+        cursor.advance(p)
+    return shape
+
+
+def _variadic_converter(label: str, t: Type) -> Any:
+    """The converter of a variadic argument declared as ``t`` (a ``float`` goes as a
+    ``double``; narrower ints and ``bool`` already go as a C ``int``)."""
+    if t.primitive == "Float32":
+        return FloatConverter(label, t, promoted=True)
+    return make_converter(label, t)
+
+
+def _carried(t: Type, placement: Any) -> bool:
+    """Whether a value goes through the plan: records, unions, 128-bit integers, and
+    floating-point values placed in integer registers (variadic, arm32 and riscv64)."""
+    return by_value(t) or (t.primitive in _FLOATS and placement.classes
+                           and not set(placement.classes) & _FP_CLASSES)
+
+
+_FP_CLASSES = frozenset({"FP", "VFP", "SSE", "HFA", "X87"})
+
+
+def _result(host: str, label: str, t: Type, placement: Any) -> Any:
+    if placement is None or not _carried(t, placement):
+        return make_converter(label, t)
+    if host == "sysv_x64":
+        return _sysv_result(label, t, placement)
+    return carried_result(host, label, t, placement)
+
+
+def _sysv_tail(shape: Shape, placements: Any) -> None:
+    """A MEMORY-class record of at most 16 bytes goes on the stack as separate integer
+    words, which libffi puts on the stack only once the integer registers are used up. Then
+    every stack argument moves after the register arguments (libffi assigns registers and
+    stack slots in argument order, so this changes nothing else), behind dummy integers
+    using up the free registers, and dummy words fill the stack gaps the plan leaves before
+    such words (16-aligned records)."""
+    if not any(getattr(c, "stack_tail", False) for c in shape.converters):
+        return
+    used = sum(1 for r in placements.result.registers if r in _SYSV_GPRS)
+    end = 0
+    for i, (conv, p) in enumerate(zip(shape.converters, placements.arguments)):
+        used += sum(1 for r in p.registers if r in _SYSV_GPRS)
+        if p.stack_offset is None:
+            continue
+        shape.stack_tail[i] = True
+        if getattr(conv, "stack_tail", False):
+            conv.lead = (p.stack_offset - end) // 8
+        end = p.stack_offset + p.stack_size
+    shape.tail_fill = len(_SYSV_GPRS) - used
 
 
 def mark_register_ints(info: FunctionInfo, converters: list[Any],
@@ -118,18 +253,30 @@ def mark_register_ints(info: FunctionInfo, converters: list[Any],
             conv.in_register = True
 
 
-def _record_or_blob(label: str, arg: Argument, info: FunctionInfo, index: int) -> Any:
-    """The converter for a parameter (``index``) or the result (-1). Records ctypes cannot
-    describe are lowered to a structure built from the host ABI's placement; on RISC-V every
-    record is (libffi mis-places single-float structs once the FP registers are used up)."""
-    t = arg.type
-    record = t.primitive in ("Record", "Union")
-    if not (record and host_name().startswith("riscv64") and not info.variadic):
-        try:
-            return make_converter(label, t, arg.direction, arg.const)
-        except NotImplementedError:
-            if not record or info.variadic:
-                raise
-    plan = abi.classify(info)
-    placement = plan.result if index < 0 else plan.arguments[index]
-    return BlobArgument(label, t, blob_ctype(host_name(), t, placement))
+def by_value(t: Type) -> bool:
+    """Whether values of ``t`` go through the ABI plan (records, unions, 128-bit ints)."""
+    return t.primitive in ("Record", "Union") or (is_integer(t) and t.size > 8)
+
+
+def _sysv_argument(label: str, a: Argument, placement: Any) -> Any:
+    """The converter of a record, union or 128-bit integer argument on System V x86-64."""
+    t = a.type
+    kind = placement.kind
+    if kind == "ignored":
+        return CarriedArgument(label, t, "none")
+    if t.primitive not in ("Record", "Union"):  # __int128: two eightbytes, or 16-aligned memory
+        if kind == "reg":
+            return CarriedArgument(label, t, "words")
+        carrier = words_struct(f"lowered_{t.name}", [ctypes.c_uint64] * 2, align16=True)
+        return CarriedArgument(label, t, "struct", carrier=Carrier(carrier, None, 16))
+    if kind == "stack" and "MEMORY" in placement.classes and t.size <= 16:
+        return CarriedArgument(label, t, "words", stack_tail=True)
+    return LoweredArgument(label, t, placement)
+
+
+def _sysv_result(label: str, t: Type, placement: Any) -> Any:
+    if not by_value(t):
+        return make_converter(label, t)
+    if placement.kind == "ignored":
+        return CarriedResult(label, t, None)
+    return LoweredResult(label, t, placement)

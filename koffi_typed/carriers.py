@@ -2,20 +2,25 @@
 
 `ctypes_record` is the plain structure with the record's layout (where ctypes describes it
 correctly); `words_struct` builds the eightbyte structures of the System V x86-64 lowering;
-`blob_ctype` builds, for the other hosts, a structure libffi classifies the way the ABI
-plan places the record (abi.md §3.1).
+`fp_carrier` the structure of float fields of a value passed by floating-point class,
+`word_carrier` one of integer words; `blob_ctype` builds, for the other hosts, one structure
+libffi classifies the way the ABI plan places the record (abi.md §3.1). No carrier has an
+array field.
 """
 
 from __future__ import annotations
 
 import ctypes
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from koffi_typed.abi.plan import direct_alignment
+from koffi_typed.abi.plan import Piece, direct_alignment, homogeneous_float
 from koffi_typed.typesystem import Type
 
-__all__ = ["CLASS_CTYPES", "CTYPES_SCALARS", "PIECE_CTYPES", "blob_ctype", "ctypes_record",
+__all__ = ["CLASS_CTYPES", "CTYPES_SCALARS", "PIECE_CTYPES", "Carrier", "blob_ctype",
+           "ctypes_record", "fp_carrier", "fp_pieces", "piece_carrier", "word_carrier",
            "words_struct"]
 
 
@@ -27,18 +32,25 @@ CTYPES_SCALARS: dict[str, Any] = {
 _record_ctypes: dict[int, Any] = {}
 
 
-def _ctypes_member(t: Type, label: str) -> Any:
+def _ctypes_fields(t: Type, name: str, label: str) -> list[tuple[str, Any]]:
+    """The ctypes fields for one member ``name`` of type ``t``: one field, or one per element
+    of an array (arrays of arrays included). Array fields are never used: CPython's ctypes
+    before the fix for gh-110190 (3.11, early 3.12) describes them to libffi as pointers on
+    every architecture but x86-64, so an all-float record with an array member stops being
+    a homogeneous float aggregate there (and the fixed versions still do it for records over
+    32 bytes)."""
     kind = t.primitive.rstrip("S") if t.primitive.endswith(("16S", "32S", "64S")) else t.primitive
     if t.primitive == "Enum" and t.ref is not None:
-        return _ctypes_member(t.ref, label)
+        return _ctypes_fields(t.ref, name, label)
     if kind in CTYPES_SCALARS:
-        return CTYPES_SCALARS[kind]
+        return [(name, CTYPES_SCALARS[kind])]
     if kind in ("Pointer", "String", "String16", "String32", "Callback"):
-        return ctypes.c_void_p
+        return [(name, ctypes.c_void_p)]
     if kind == "Array" and t.ref is not None and t.length is not None:
-        return _ctypes_member(t.ref, label) * t.length
+        return [field for i in range(t.length)
+                for field in _ctypes_fields(t.ref, f"{name}_{i}", label)]
     if kind == "Record":
-        return ctypes_record(t, label)
+        return [(name, ctypes_record(t, label))]
     raise NotImplementedError(
         f"{label}: {t.name} cannot be passed by value through ctypes on this ABI yet "
         f"({'unions' if kind == 'Union' else kind} by value need the ABI lowering)")
@@ -47,8 +59,9 @@ def _ctypes_member(t: Type, label: str) -> Any:
 def ctypes_record(t: Type, label: str) -> Any:
     """A ctypes structure with exactly ``t``'s layout, for passing ``t`` by value.
 
-    Records that ctypes/libffi would pass wrongly by value (unions, bitfields, packed or
-    unaligned members) raise `NotImplementedError` here, at declaration time.
+    Array members become one field per element (see `_ctypes_fields`). Records that
+    ctypes/libffi would pass wrongly by value (unions, bitfields, packed or unaligned
+    members) raise `NotImplementedError` here, at declaration time.
     """
     found = _record_ctypes.get(id(t))
     if found is not None:
@@ -57,7 +70,7 @@ def ctypes_record(t: Type, label: str) -> Any:
         raise NotImplementedError(f"{label}: union {t.name} cannot be passed by value yet "
                                   "(ctypes passes unions wrongly; needs the ABI lowering)")
     assert t.members is not None and t._decl is not None
-    fields = []
+    fields: list[tuple[str, Any]] = []
     pos = 0
     for f in t._decl.fields:
         if f.bits is not None:
@@ -71,9 +84,9 @@ def ctypes_record(t: Type, label: str) -> Any:
             raise NotImplementedError(f"{label}: {t.name} has unaligned members and cannot be "
                                       "passed by value yet (needs the ABI lowering)")
         if member_offset > pos:
-            fields.append((f"_gap{pos}", ctypes.c_uint8 * (member_offset - pos)))
-        fields.append((f.name if not f.is_padding else f"_pad{member_offset}",
-                       _ctypes_member(f.type, label)))
+            fields.extend((f"_gap{pos + i}", ctypes.c_uint8) for i in range(member_offset - pos))
+        fields.extend(_ctypes_fields(f.type, f.name if not f.is_padding
+                                     else f"_pad{member_offset}", label))
         pos = member_offset + f.type.size
     structure: Any = type(f"ctypes_{t.name}", (ctypes.Structure,), {"_fields_": fields})
     if ctypes.sizeof(structure) != t.size or ctypes.alignment(structure) != t.alignment:
@@ -101,9 +114,102 @@ def words_struct(name: str, types: list[Any], align16: bool = False) -> Any:
 # its members have the right kinds (floats for homogeneous float aggregates, integers
 # otherwise) and the right size and alignment. Records ctypes cannot describe (unions,
 # bitfields, packed members) therefore travel as a structure built from the placement's
-# pieces, or as plain integer words (abi.md §3.1, "other ABIs").
+# pieces, or as plain integer words (abi.md §3.1, "other ABIs"). No carrier has an array
+# field (see `_ctypes_fields`).
 
-_BLOB_PIECES = {"int": None, "float": ctypes.c_float, "double": ctypes.c_double}
+_FP_FIELDS = {"float": ctypes.c_float, "double": ctypes.c_double,
+              "ldouble": ctypes.c_longdouble}
+_INT_FIELDS = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
+_FP_CLASSES = frozenset({"HFA", "FP", "VFP"})
+
+Move = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """A ctypes structure carrying a value's bytes through libffi.
+
+    ``moves`` lists ``(value offset, carrier offset, width)`` when the structure does not
+    hold the value's bytes at their own offsets (a packed record whose fields travel in
+    floating-point registers); ``None`` when it does. ``size`` is the buffer a converter
+    fills: at least the structure and the value.
+    """
+
+    ctype: Any
+    moves: tuple[Move, ...] | None
+    size: int
+
+
+def piece_carrier(name: str, pieces: Sequence[Piece], value_size: int,
+                  pack: int | None = None) -> Carrier:
+    """A structure with one scalar field per piece (floating-point fields for ``'float'``,
+    ``'double'``, ``'ldouble'`` pieces, unsigned integers of the piece's width otherwise),
+    at the fields' natural offsets (capped by ``pack``)."""
+    fields: list[tuple[str, Any]] = []
+    moves: list[Move] = []
+    pos = 0
+    for i, (off, width, kind) in enumerate(pieces):
+        ctype = _FP_FIELDS.get(kind) or _INT_FIELDS[width]
+        align = min(ctypes.alignment(ctype), pack or 16)
+        dst = -(-pos // align) * align
+        fields.append((f"f{i}", ctype))
+        moves.append((off, dst, min(width, ctypes.sizeof(ctype))))
+        pos = dst + ctypes.sizeof(ctype)
+    namespace: dict[str, Any] = {"_fields_": fields}
+    if pack:
+        namespace["_pack_"] = pack
+    structure: Any = type(name, (ctypes.Structure,), namespace)
+    identity = all(src == dst for src, dst, _ in moves)
+    return Carrier(structure, None if identity else tuple(moves),
+                   max(ctypes.sizeof(structure), value_size))
+
+
+def fp_pieces(t: Type, placement: Any) -> tuple[Piece, ...] | None:
+    """The floating-point pieces of ``t`` when ``placement`` passes it by floating-point
+    class: an HFA or FP scalar (aarch64, arm32_hf; in registers or on the stack), or
+    fields in FP registers (riscv64, possibly with one integer field); else ``None``."""
+    classes = set(placement.classes)
+    if not classes or placement.kind not in ("reg", "stack"):
+        return None
+    if classes <= _FP_CLASSES:
+        if placement.pieces:
+            return tuple(placement.pieces)
+        shape = homogeneous_float(t) if t.primitive in ("Record", "Union") else None
+        if shape is None:
+            return None
+        elem, n = shape
+        esize = t.size // n
+        return tuple((i * esize, esize, elem) for i in range(n))
+    if "FP" in classes and placement.kind == "reg":  # riscv64: one FP + one integer field
+        return tuple(placement.pieces)
+    return None
+
+
+def fp_carrier(host: str, t: Type, placement: Any) -> Carrier | None:
+    """The carrier of ``t`` when the plan passes it by floating-point class, else ``None``.
+
+    Its alignment is the one the ABI gives the argument on the stack: a packed HFA of
+    doubles is 4-aligned on arm32 (an 8-aligned structure would be placed 8-aligned), a
+    packed HFA of ``long double`` 8-aligned on aarch64.
+    """
+    pieces = fp_pieces(t, placement)
+    if pieces is None:
+        return None
+    pack = None
+    direct = direct_alignment(t) if t.primitive in ("Record", "Union") else t.alignment
+    kinds = {k for _, _, k in pieces}
+    if host == "arm32_hf" and kinds == {"double"} and direct < 8:
+        pack = 4
+    elif host.startswith("aarch64") and kinds == {"ldouble"} and direct < 16:
+        pack = 8
+    return piece_carrier(f"carrier_{t.name}", pieces, t.size, pack)
+
+
+def word_carrier(name: str, size: int, word: int, minimum: int = 1) -> Carrier:
+    """A structure of at least ``minimum`` unsigned integer words covering ``size`` bytes."""
+    ctype = ctypes.c_uint32 if word == 4 else ctypes.c_uint64
+    structure = words_struct(name, [ctype] * max(minimum, -(-size // word)))
+    return Carrier(structure, None, max(ctypes.sizeof(structure), size))
 
 
 def blob_ctype(host: str, t: Type, placement: Any) -> Any:
@@ -112,47 +218,28 @@ def blob_ctype(host: str, t: Type, placement: Any) -> Any:
     Raises `NotImplementedError` where ctypes cannot express the placement: an argument
     alignment larger than the record's own layout alignment (ARM composites keep their
     members' alignment even when packed) needs a structure whose alignment ctypes can only
-    set from Python 3.13 on (``_align_``), or whose size is not a multiple of it.
+    set from Python 3.13 on (``_align_``), or whose size is not a multiple of it. The
+    fields of a packed record passed in floating-point registers (riscv64) sit at their
+    natural offsets in the structure, not at the record's (`fp_carrier` gives the moves).
     """
     size = t.size
     wanted = direct_alignment(t) if host.startswith(("aarch64", "arm32")) else t.alignment
-    if wanted >= 16 and placement.kind in ("reg", "stack") and host.startswith("aarch64"):
+    if wanted >= 16 and placement.kind in ("reg", "stack") and host.startswith("aarch64") \
+            and fp_pieces(t, placement) is None:
         return _aligned16(t, placement, size)
-    if host == "arm32_hf" and wanted >= 8 and not placement.pieces:
+    fp = fp_carrier(host, t, placement)
+    if fp is not None:
+        return fp.ctype  # fields at their natural offsets: see `Carrier.moves`
+    if host == "arm32_hf" and wanted >= 8:
         if size % 8:
             raise NotImplementedError(
                 f"{t.name}: an 8-aligned record of {size} bytes (packed) cannot be passed by "
                 "value through ctypes on this ABI")
-        return _finish(t, [("w", ctypes.c_uint64 * (size // 8))], size)
-    pieces = placement.pieces
-    kinds = {k for _, _, k in pieces}
-    if pieces and kinds <= {"float", "double"} and placement.kind in ("reg", "stack"):
-        # a homogeneous float aggregate (aarch64, armhf) or riscv64's FP pair: exact fields
-        fields: list[tuple[str, Any]] = []
-        pos = 0
-        for i, (off, width, kind) in enumerate(pieces):
-            if off > pos:
-                fields.append((f"_pad{i}", ctypes.c_uint8 * (off - pos)))
-            fields.append((f"f{i}", _BLOB_PIECES[kind]))
-            pos = off + width
-        return _finish(t, fields, size)
-    if host.startswith("riscv64") and pieces and "int" in kinds and kinds & {"float", "double"}:
-        fields = []
-        pos = 0
-        for i, (off, width, kind) in enumerate(pieces):
-            if off > pos:
-                fields.append((f"_pad{i}", ctypes.c_uint8 * (off - pos)))
-            ctype = _BLOB_PIECES[kind] or {1: ctypes.c_uint8, 2: ctypes.c_uint16,
-                                           4: ctypes.c_uint32, 8: ctypes.c_uint64}[width]
-            fields.append((f"f{i}", ctype))
-            pos = off + width
-        return _finish(t, fields, size)
-    if host.startswith("x86"):
-        return _finish(t, [("b", ctypes.c_uint8 * max(size, 1))], size)
-    word = ctypes.c_uint64 if (t.alignment >= 8 or host not in ("arm32_hf",)) else \
-        ctypes.c_uint32
-    unit = ctypes.sizeof(word)
-    return _finish(t, [("w", word * max(1, (size + unit - 1) // unit))], size)
+        return words_struct(f"blob_{t.name}", [ctypes.c_uint64] * (size // 8))
+    if host.startswith("x86"):  # the record's exact size: Windows returns 1, 2, 4, 8 in eax
+        return words_struct(f"blob_{t.name}", [ctypes.c_uint8] * max(size, 1))
+    word = 8 if (t.alignment >= 8 or host != "arm32_hf") else 4
+    return word_carrier(f"blob_{t.name}", size, word).ctype
 
 
 def _aligned16(t: Type, placement: Any, size: int) -> Any:
@@ -163,13 +250,4 @@ def _aligned16(t: Type, placement: Any, size: int) -> Any:
     words = [("w", ctypes.c_uint64 * (size // 8))]
     structure: Any = type(f"blob_{t.name}", (ctypes.Structure,),
                           {"_fields_": words, "_align_": 16})
-    return structure
-
-
-def _finish(t: Type, fields: list[tuple[str, Any]], size: int) -> Any:
-    structure: Any = type(f"blob_{t.name}", (ctypes.Structure,), {"_fields_": fields})
-    if ctypes.sizeof(structure) < size:
-        extra = size - ctypes.sizeof(structure)
-        fields = [*fields, ("_tail", ctypes.c_uint8 * extra)]
-        structure = type(f"blob_{t.name}", (ctypes.Structure,), {"_fields_": fields})
     return structure

@@ -31,6 +31,7 @@ class DataModel:
     msvc_layout: bool
     zero_width_aligns: bool = False  # a ``T :0`` bitfield raises the record's alignment (ARM)
     big_endian: bool = False
+    char_signed: bool = True  # plain ``char`` is signed (x86, Windows, Apple) or unsigned
 
     def scalar(self, key: str) -> tuple[int, int]:
         """Size and alignment of a scalar given by its size key (see `types.PRIMITIVES`)."""
@@ -52,8 +53,10 @@ class DataModel:
 
 def _model(name: str, *, ptr: int = 8, long: int = 8, wchar: int = 4,
            ldouble: tuple[int, int] = (16, 16), i64: int = 8, f64: int = 8,
-           i128: bool = True, msvc: bool = False, zero_aligns: bool = False) -> DataModel:
-    return DataModel(name, ptr, long, wchar, ldouble, i64, f64, i128, msvc, zero_aligns)
+           i128: bool = True, msvc: bool = False, zero_aligns: bool = False,
+           char_signed: bool = True) -> DataModel:
+    return DataModel(name, ptr, long, wchar, ldouble, i64, f64, i128, msvc, zero_aligns,
+                     char_signed=char_signed)
 
 
 MODELS: Final[dict[str, DataModel]] = {
@@ -61,13 +64,15 @@ MODELS: Final[dict[str, DataModel]] = {
     for m in (
         _model("sysv_x64"),
         _model("win64", long=4, wchar=2, ldouble=(8, 8), i128=False, msvc=True),
-        _model("aarch64", zero_aligns=True),
+        # plain char is unsigned on Linux aarch64, arm32 and riscv64 (their psABIs)
+        _model("aarch64", zero_aligns=True, char_signed=False),
         _model("aarch64_apple", ldouble=(8, 8)),
         _model("aarch64_win", long=4, wchar=2, ldouble=(8, 8), i128=False, msvc=True),
         _model("x86_cdecl", ptr=4, long=4, ldouble=(12, 4), i64=4, f64=4, i128=False),
         _model("x86_win", ptr=4, long=4, wchar=2, ldouble=(8, 8), i128=False, msvc=True),
-        _model("arm32_hf", ptr=4, long=4, ldouble=(8, 8), i128=False, zero_aligns=True),
-        _model("riscv64_lp64d"),
+        _model("arm32_hf", ptr=4, long=4, ldouble=(8, 8), i128=False, zero_aligns=True,
+               char_signed=False),
+        _model("riscv64_lp64d", char_signed=False),
         _model("loongarch64"),
     )
 }

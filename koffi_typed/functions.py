@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from koffi_typed import asyncpool
+from koffi_typed.bases import CallFuture
 from koffi_typed.callers import generate
 from koffi_typed.callplan import Plan
 from koffi_typed.declarations import FunctionInfo
@@ -48,8 +48,9 @@ class Function(Generic[P, R], metaclass=_FunctionMeta):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         raise NotImplementedError  # pragma: no cover - instances are generated functions
 
-    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
-        """Run the call on a worker thread; the future holds the result (or the exception)."""
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> CallFuture[R]:
+        """Run the call on a worker thread; the future holds the result (or the exception)
+        and ``errno``."""
         raise NotImplementedError  # pragma: no cover
 
     async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -95,7 +96,7 @@ def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
     return function  # type: ignore[no-any-return]
 
 
-def _submit(function: Any, *args: object) -> Future[Any]:
+def _submit(function: Any, *args: object) -> CallFuture[Any]:
     return asyncpool.submit(function, args)
 
 

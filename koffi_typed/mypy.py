@@ -5,8 +5,11 @@ What it adds on top of the annotations:
 * ``lib.func('int abs(int)')`` (and the ``lib.func(name, result, [params])`` form with literal
   arguments) is a ``Function[[int], int]``: the prototype is parsed by the runtime parser
   (`koffi_typed.cparser`), so checker and runtime agree. ``char *`` results are
-  ``str | None``, ``char *`` parameters ``str | bytes | None``, pointers ``Pointer[Any] | None``
-  (parameters also take buffers and lists), records named in the string are their classes.
+  ``str | None``; a ``T *`` result is ``Pointer[T] | None``; a ``T *`` parameter takes a
+  ``Pointer[T]``, a ``T`` record, a ``list[T]``, a writable buffer (``bytearray``,
+  ``memoryview``, ``array.array``), a ``koffi.as_`` cast or ``None``, and ``bytes`` only when
+  the pointee is ``const`` (C may not write into immutable memory); ``char *`` parameters take
+  ``str`` too. Records named in the string are their classes.
 * ``koffi.proto('int Cmp(int, int)')`` is checked the same way, and a ``Cmp *`` parameter
   of a later prototype accepts a Python callable of that signature.
 * Malformed prototypes, unknown C types and record members whose annotation is not a C type
@@ -14,6 +17,8 @@ What it adds on top of the annotations:
 * Record members all default to zero at runtime, so the plugin marks every member of an
   ``@koffi.struct`` / ``@koffi.union`` / ``@koffi.pack`` class as optional in ``__init__``;
   the dict form ``Point = koffi.struct('Point', {'x': 'int'})`` becomes a typed class.
+  Record classes get ``__bytes__`` and the ``from_buffer`` classmethod the decorator adds
+  (pyright users derive from ``koffi.Record`` instead).
 * Typed declarations (``@lib.function def cos(x: c.double) -> c.double: ...``) do not
   trigger ``empty-body``.
 
@@ -121,6 +126,10 @@ for _prim in PRIMITIVES:
             if _alias.endswith(" *"):
                 STRING_POINTEES[_alias[:-2]] = _prim.family
 STRING_FAMILIES: Final = frozenset({"String", "String16", "String32", "WideString"})
+#: Integer pointees a ``str`` is accepted for (encoded by their width, as Koffi does).
+TEXT_POINTEES: Final = frozenset(
+    name for prim in PRIMITIVES for name in (prim.name, *prim.aliases)
+    if prim.family in ("int", "uint") and prim.size_key in ("1", "2", "4") and not prim.swap)
 #: Runtime-registered names by declaration kind, found in module sources.
 _DECL_RE: Final = re.compile(
     r"""(?P<fn>opaque|alias|enumeration|struct|union|pack|pointer|disposable|proto)\(\s*"""
@@ -212,6 +221,7 @@ class KoffiPlugin(Plugin):
             self.names.scan([file.path])
         if any(imp_mentions_koffi(d) for d in file.defs):
             _allow_empty_typed_declarations(file.defs)
+            return [(10, "array", -1)]  # array.array buffers in prototype types
         return []
 
     # lib.func / koffi.proto
@@ -299,7 +309,7 @@ class KoffiPlugin(Plugin):
             return self._callback(ctx, expr.proto, param=param, direction=direction,
                                   depth=depth, strict=True)
         return self._named(ctx, expr.name, len(stars), param=param, direction=direction,
-                           depth=depth)
+                           depth=depth, const=expr.readonly)
 
     def _callback(self, ctx: MethodContext | FunctionContext, proto: Prototype | None, *,
                   param: bool, direction: str, depth: int, strict: bool = False) -> Type:
@@ -323,22 +333,27 @@ class KoffiPlugin(Plugin):
         return UnionType([callback, self._pointer_type(ctx), NoneType()])
 
     def _named(self, ctx: MethodContext | FunctionContext, name: str, stars: int, *,
-               param: bool, direction: str, depth: int) -> Type:
+               param: bool, direction: str, depth: int, const: bool = False) -> Type:
+        """The Python type of C type ``name`` with ``stars`` pointers; ``const``: the pointee
+        of the outermost pointer is const (C may not write there, so ``bytes`` will do)."""
         api = ctx.api
         if depth > _MAX_DEPTH:
             return AnyType(TypeOfAny.explicit)
         family = FAMILIES.get(name)
         if family in STRING_FAMILIES:  # 'str', 'str16'...: already a pointer
-            return self._pointer_or_string(ctx, str(family), stars + 1, param, direction)
+            return self._pointer_or_string(ctx, str(family), stars + 1, param, direction,
+                                           const=const)
         if family is not None and stars and name in STRING_POINTEES:  # char *, wchar_t *...
             return self._pointer_or_string(ctx, STRING_POINTEES[name], stars, param,
-                                           direction)
+                                           direction, const=const)
         if family is not None:
             if stars:
                 elem = None if family == "void" and stars == 1 else self._named(
                     ctx, name, stars - 1, param=False, direction="in", depth=depth)
                 return self._pointer(ctx, elem, param, direction,
-                                     void=family == "void" and stars == 1)
+                                     void=family == "void" and stars == 1, const=const,
+                                     text=stars == 1 and (family == "void"
+                                                          or name in TEXT_POINTEES))
             if family == "void":
                 if param:
                     raise _CTypeError("Type void cannot be used as a parameter")
@@ -356,7 +371,7 @@ class KoffiPlugin(Plugin):
             elem = inst if stars == 1 else self._named(
                 ctx, name, stars - 1, param=False, direction="in", depth=depth)
             return self._pointer(ctx, elem, param, direction, void=False,
-                                 record=inst if stars == 1 else None)
+                                 record=inst if stars == 1 else None, const=const)
         runtime = self._runtime_name(ctx, name)
         if runtime is None:
             raise _CTypeError(f'Unknown C type "{name}"')
@@ -375,13 +390,14 @@ class KoffiPlugin(Plugin):
                 return self._callback(ctx, target.proto, param=param, direction=direction,
                                       depth=depth + 1)
             return self._named(ctx, target.name, inner + stars, param=param,
-                               direction=direction, depth=depth + 1)
+                               direction=direction, depth=depth + 1,
+                               const=const if stars else target.readonly)
         if kind == "enumeration" and not stars:
             return api.named_generic_type("builtins.int", [])
         if stars > 1:
             elem = self._named(ctx, name, stars - 1, param=False, direction="in",
                                depth=depth)
-            return self._pointer(ctx, elem, param, direction, void=False)
+            return self._pointer(ctx, elem, param, direction, void=False, const=const)
         if kind == "proto" and stars == 1:
             parsed = None
             if spec is not None:
@@ -391,20 +407,39 @@ class KoffiPlugin(Plugin):
                     parsed = None
             return self._callback(ctx, parsed, param=param, direction=direction, depth=depth)
         if stars:
-            return self._pointer(ctx, None, param, direction, void=False)
+            return self._pointer(ctx, None, param, direction, void=False, const=const)
         return AnyType(TypeOfAny.explicit)
 
-    def _pointer_type(self, ctx: MethodContext | FunctionContext) -> Type:
-        pointer = _instance(ctx, POINTER, [AnyType(TypeOfAny.explicit)])
+    def _pointer_type(self, ctx: MethodContext | FunctionContext,
+                      elem: Type | None = None) -> Type:
+        pointer = _instance(ctx, POINTER, [elem if elem is not None
+                                           else AnyType(TypeOfAny.explicit)])
         return pointer if pointer is not None else AnyType(TypeOfAny.explicit)
 
-    def _pointer(self, ctx: MethodContext | FunctionContext, elem: Type | None, param: bool,
-                 direction: str, *, void: bool, record: Type | None = None) -> Type:
+    def _buffers(self, ctx: MethodContext | FunctionContext, *, const: bool) -> list[Type]:
+        """Buffer types C may write into, and ``bytes`` where it may not (``const``)."""
         api = ctx.api
-        items: list[Type] = [self._pointer_type(ctx)]
+        items: list[Type] = [api.named_generic_type(f"builtins.{n}", []) for n in ("bytearray",
+                                                                        "memoryview")]
+        array = _instance(ctx, "array.array", [AnyType(TypeOfAny.explicit)])
+        if array is not None:
+            items.append(array)
+        if const:
+            items.insert(0, api.named_generic_type("builtins.bytes", []))
+        return items
+
+    def _pointer(self, ctx: MethodContext | FunctionContext, elem: Type | None, param: bool,
+                 direction: str, *, void: bool, record: Type | None = None,
+                 const: bool = False, text: bool = False) -> Type:
+        """``Pointer[T] | None`` for results; parameters also take ``T`` records, lists,
+        buffers (``bytes`` only where C cannot write) and ``koffi.as_`` casts, and ``text``:
+        a ``str`` (``void *`` and narrow integer pointees, encoded by their width)."""
+        api = ctx.api
+        items: list[Type] = [self._pointer_type(ctx, elem)]
+        if param and text and direction == "in":
+            items.append(api.named_generic_type("builtins.str", []))
         if param:
-            items += [api.named_generic_type(f"builtins.{n}", [])
-                      for n in ("bytes", "bytearray", "memoryview")]
+            items += self._buffers(ctx, const=const and direction == "in")
             items.append(api.named_generic_type(
                 "builtins.list", [elem if elem is not None else AnyType(TypeOfAny.explicit)]))
             if record is not None:
@@ -418,22 +453,25 @@ class KoffiPlugin(Plugin):
         return UnionType(items)
 
     def _pointer_or_string(self, ctx: MethodContext | FunctionContext, family: str, stars: int,
-                           param: bool, direction: str) -> Type:
+                           param: bool, direction: str, *, const: bool = False) -> Type:
+        """Strings: ``str | None`` out of C; in, ``str``, buffers (``bytes`` for ``const
+        char *``), pointers; an ``_Out_`` string takes a one-element list or a buffer."""
         api = ctx.api
         text = api.named_generic_type("builtins.str", [])
         if stars > 1:
             elem: Type = UnionType([text, NoneType()])
-            return self._pointer(ctx, elem, param, direction, void=False)
+            return self._pointer(ctx, elem, param, direction, void=False, const=const)
         if not param:
             return UnionType([text, NoneType()])
         if direction != "in":
             return UnionType([api.named_generic_type("builtins.list", [text]),
-                              api.named_generic_type("builtins.bytearray", []),
-                              api.named_generic_type("builtins.memoryview", []),
+                              *self._buffers(ctx, const=False),
                               self._pointer_type(ctx), NoneType()])
-        items: list[Type] = [text]
-        if family == "String":
-            items.append(api.named_generic_type("builtins.bytes", []))
+        items: list[Type] = [text, *self._buffers(ctx, const=const and family == "String"),
+                             self._pointer_type(ctx)]
+        cast = _instance(ctx, CAST, [])
+        if cast is not None:
+            items.append(cast)
         items.append(NoneType())
         return UnionType(items)
 
@@ -447,6 +485,7 @@ class KoffiPlugin(Plugin):
         info.metadata[RECORD_KEY] = {"c_name": c_name}
         self.records[c_name] = info.fullname
         _all_members_default(info)
+        _add_record_methods(ctx)
         for stmt in ctx.cls.defs.body:
             if isinstance(stmt, AssignmentStmt) and stmt.unanalyzed_type is not None \
                     and len(stmt.lvalues) == 1 and isinstance(stmt.lvalues[0], NameExpr):
@@ -600,6 +639,24 @@ def _all_members_default(info: TypeInfo) -> None:
         kinds = [typ.arg_kinds[0], *(relaxed.get(k, k) for k in typ.arg_kinds[1:])]
         init.type = typ.copy_modified(arg_kinds=kinds)
     init.arg_kinds = [a.kind for a in init.arguments]
+
+
+def _add_record_methods(ctx: ClassDefContext) -> None:
+    """``bytes(record)`` and ``Cls.from_buffer(data, offset=0)``, which the decorator adds at
+    run time (a `koffi_typed.Record` base declares them too)."""
+    info = ctx.cls.info
+    if info.get_method("__bytes__") is None:
+        add_method_to_class(ctx.api, ctx.cls, "__bytes__", [],
+                            ctx.api.named_type("builtins.bytes"))
+    if info.get("from_buffer") is None or not info.has_base("koffi_typed.bases.Record"):
+        data_type = UnionType([ctx.api.named_type(f"builtins.{n}")
+                               for n in ("bytes", "bytearray", "memoryview")])
+        args = [Argument(Var("data", data_type), data_type, None, ARG_POS),
+                Argument(Var("offset", ctx.api.named_type("builtins.int")),
+                         ctx.api.named_type("builtins.int"), None, ARG_OPT)]
+        self_type = Instance(info, [])
+        add_method_to_class(ctx.api, ctx.cls, "from_buffer", args, self_type,
+                            is_classmethod=True)
 
 
 def _member_items(expr: Expression) -> list[tuple[str, str]] | None:

@@ -27,6 +27,7 @@ class Prim:
     size_key: str
     swap: str = ""
     pointee: str = ""
+    plain_char: bool = False
 
 
 def _endian_prims() -> list[Prim]:
@@ -44,7 +45,7 @@ PRIMITIVES: Final[tuple[Prim, ...]] = (
     Prim("bool", ("_Bool",), "bool", "1"),
     Prim("int8_t", ("int8",), "int", "1"),
     Prim("uint8_t", ("uint8",), "uint", "1"),
-    Prim("char", (), "int", "1"),
+    Prim("char", (), "int", "1", plain_char=True),
     Prim("unsigned char", ("uchar",), "uint", "1"),
     Prim("char16_t", ("char16",), "int", "2"),
     Prim("char32_t", ("char32",), "int", "4"),

@@ -24,6 +24,7 @@ from typing import (
 )
 
 from koffi_typed import marshal
+from koffi_typed.bases import ZERO
 from koffi_typed.errors import Error, ParseError
 from koffi_typed.names import internal_prefix, verbatim
 from koffi_typed.typehints import RecordNames, annotation_type
@@ -51,7 +52,7 @@ _counter = 0
 def _member(owner: str, name: str, spec: object, namespace: Mapping[str, Any]) -> FieldDecl:
     if not isinstance(name, str) or not name.isidentifier():
         raise Error(f"Invalid member name {name!r} in '{owner}'")
-    if name.startswith("__") and name.endswith("__"):
+    if len(name) > 4 and name.startswith("__") and name.endswith("__"):
         raise Error(f"Member name {name!r} of '{owner}' is reserved (Python special names "
                     "cannot be record members)")
     try:
@@ -371,7 +372,7 @@ def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
             if ann is ClassVar or get_origin(ann) is ClassVar:
                 continue
             fields.append(_member(c_name, member, ann, env))
-            if member in cls.__dict__:
+            if member in cls.__dict__ and cls.__dict__[member] is not ZERO:
                 defaults[member] = cls.__dict__[member]
         if not fields:
             raise TypeError(f"Empty type '{c_name}' is not allowed in C (no annotated members)")

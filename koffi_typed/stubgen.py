@@ -1,23 +1,67 @@
 """Generate a typed binding module from C headers: ``python -m koffi_typed stubgen``.
 
-The headers are preprocessed by the C compiler (``cc -E``, with GNU extensions defined away)
-and parsed with pycparser (the optional extra ``koffi_typed[stubgen]``). The output uses the
-typed declaration style: ``@lib.function`` stubs, ``@koffi.struct`` / ``@koffi.union``
-classes whose members all have defaults, ``IntEnum`` + ``koffi.enumeration`` for enums,
-``koffi.alias`` for typedefs, ``koffi.proto`` for function pointer types, and the integer
-``#define`` constants of the headers. What cannot be translated becomes a comment saying why.
-
 Usage::
 
-    python -m koffi_typed.stubgen zlib.h --lib libz.so.1 -o zlib_binding.py
-    python -m koffi_typed.stubgen string.h stdlib.h --lib libc.so.6 --only 'str*,qsort'
+    python -m koffi_typed stubgen zlib.h --lib libz.so.1 -o zlib_binding.py
+    python -m koffi_typed stubgen SDL2/SDL.h --lib libSDL2-2.0.so.0 -o sdl2.py
+    python -m koffi_typed stubgen string.h stdlib.h --lib libc.so.6 --only 'str*,qsort'
+
+How it works:
+
+1. The C compiler preprocesses the headers (``cc -E -dD``, GNU extensions defined away); the
+   bodies of inline functions are blanked (only declarations matter).
+2. pycparser (the optional extra ``koffi_typed[stubgen]``, 2.x or 3.x) parses the result. A
+   declaration it cannot read is reported (header, line, C text), left out, and parsing
+   starts again without it; the generator never ends in a traceback.
+3. Declarations are kept when they come from the library's own headers: the directory of a
+   header named with a directory (``SDL2/SDL.h`` keeps everything under ``SDL2/``, in every
+   include directory), otherwise the headers whose names start like it (``png.h`` keeps
+   ``pngconf.h``); a header given as a path keeps its directory. ``--include-dir`` adds
+   directories, ``--prefix`` adds names (``--prefix SDL_``). Types they use come along from
+   anywhere.
+4. Constants (``#define``, enum values, array lengths, bitfield widths) are evaluated by
+   `koffi_typed.cexpr` with C's rules; what it cannot decide (``sizeof`` of a record,
+   function-like macros such as ``SSL_OP_BIT(n)``) the C compiler computes in one small
+   program.
+5. Everything is named (rules below), ordered so that each definition follows what it uses,
+   and written out: ``@lib.function`` stubs, ``@koffi.struct`` / ``@koffi.union`` classes,
+   ``IntEnum`` classes, scalar type aliases, ``koffi.proto`` function types, constants.
+
+Naming rules (the C name always stays the symbol and type name; only the Python name moves):
+
+* a name starting with two underscores loses its leading underscores and gains a trailing one
+  (``__jmp_buf_tag`` → ``jmp_buf_tag_``);
+* a Python keyword, or a name the module uses itself (`RESERVED`: ``lib``, ``koffi``, ``c``,
+  ``array``, the typing names, the builtins that appear in annotations and the module's
+  private helpers), gains a trailing ``_`` (``in`` → ``in_``, ``None`` → ``None_``, ``str`` →
+  ``str_``);
+* when two C names would take the same Python name, functions win over types, types over
+  enumerators, enumerators over macros; a struct/union/enum tag that clashes is named
+  ``struct_<tag>`` (``union_``, ``enum_``); any remaining clash gains ``_``;
+* record members: keywords, ``self``, ``from_buffer``, names used by the record's own
+  annotations (``c``, ``koffi``, class names...) and Koffi padding names (``_``, ``_1``) gain
+  ``_``; anonymous struct/union members are named ``anon_0``, ``anon_1``... and unnamed
+  bitfields become Koffi padding members ``_0``, ``_1``...;
+* IntEnum members: names starting with ``_`` get an ``m`` in front (``_x`` → ``m_x``; Enum
+  reserves ``_sunder_`` names), and the attributes of ``IntEnum`` (``name``, ``value``,
+  ``real``, ``mro``...) gain ``_``; the module-level constant keeps the rule above;
+* a C type name that Koffi already uses for another type (``string``, ``str``, a primitive)
+  is registered with a trailing ``_``; one that means the same primitive (``uint``,
+  ``size_t``) is not registered again;
+* macros whose names start with ``_`` (reserved in C, include guards) are left out.
+
+A renamed function is bound by its C name (``@lib.function("in")``); a renamed record keeps
+its C name for type strings (``@koffi.struct(name="str")``).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import bisect
+import contextlib
 import ctypes
+import enum
 import fnmatch
 import keyword
 import os
@@ -25,93 +69,510 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
+from koffi_typed import cexpr
 from koffi_typed.cparser import parse_type
+from koffi_typed.datamodel import host_model
 from koffi_typed.errors import ParseError
+from koffi_typed.layout import FieldSpec, place_fields
 from koffi_typed.primitives import PRIMITIVES
 
-__all__ = ["generate", "main"]
+__all__ = ["RESERVED", "StubgenError", "generate", "main", "python_name"]
 
-#: Defines that let pycparser (C99, no GNU extensions) read glibc and friends.
-CPP_FLAGS = ["-U__GNUC__", "-D__attribute__(x)=", "-D__extension__=", "-D__restrict=",
-             "-D__restrict__=", "-D__inline=", "-D__inline__=", "-D__asm__(x)=",
-             "-D__asm(x)=", "-D__builtin_va_list=void *", "-D__signed__=signed",
-             "-D_Noreturn=", "-D__volatile__="]
-RESERVED = {"lib", "koffi", "c", "Annotated", "Any", "Callable", "IntEnum", "TypeAlias",
-            "annotations"}
-_C_ALIASES = {prim.name: (prim.aliases[0] if prim.aliases and prim.aliases[0].isidentifier()
-                          else prim.name) for prim in PRIMITIVES}
-_FAMILIES = {name: prim.family for prim in PRIMITIVES for name in (prim.name, *prim.aliases)}
-_PTR = "koffi.Pointer[Any]"
+#: Defines that let pycparser (C99/C11, no GNU extensions) read glibc and friends.
+CPP_FLAGS: Final = [
+    "-U__GNUC__", "-D__attribute__(x)=", "-D__extension__=", "-D__restrict=",
+    "-D__restrict__=", "-D__inline=", "-D__inline__=", "-D__asm__(x)=", "-D__asm(x)=",
+    "-D__builtin_va_list=void *", "-D__signed__=signed", "-D_Noreturn=", "-D__volatile__=",
+    "-D__thread=", "-D__builtin_offsetof=offsetof", "-D__alignof__=_Alignof",
+    "-D__declspec(x)=", "-D__forceinline=", "-D__cdecl=", "-D__stdcall="]
+#: Names the generated module defines or uses in annotations: a C name never takes them.
+RESERVED: Final = frozenset({
+    "lib", "koffi", "c", "array", "Annotated", "Any", "Callable", "IntEnum", "TypeAlias",
+    "TypeVar", "TYPE_CHECKING", "annotations", "int", "float", "bool", "str", "bytes",
+    "bytearray", "memoryview", "list", "object", "type", "None", "True", "False",
+    "_T", "_Buf", "_Ref", "_CRef", "_Handle", "_VoidRef", "_CVoidRef", "_Chars", "_CChars",
+    "_alias", "_opaque", "_proto", "_enumeration"})
+#: Attributes of IntEnum classes that an enumerator must not shadow.
+_ENUM_ATTRS: Final = frozenset(dir(enum.IntEnum)) | {"name", "value", "mro", "_missing_"}
+#: Member names the record machinery uses itself.
+_MEMBER_RESERVED: Final = frozenset({"self", "from_buffer", "_koffi_keep", "_koffi_bytes"})
+_MAX_SKIPPED: Final = 60
+_PTR_SIZE: Final = ctypes.sizeof(ctypes.c_void_p)
+
+_FAMILIES: Final = {name: prim.family for prim in PRIMITIVES
+                    for name in (prim.name, *prim.aliases)}
+_SIZES: Final = {name: host_model().scalar(prim.size_key)[0] for prim in PRIMITIVES
+                 for name in (prim.name, *prim.aliases)}
+_C_ALIASES: Final = {
+    prim.name: next((n for n in (prim.name, *prim.aliases) if n.isidentifier()), "")
+    for prim in PRIMITIVES}
+_NUMERIC: Final = frozenset({"int", "uint", "float", "bool"})
+_PRIMS: Final = {name: prim for prim in PRIMITIVES for name in (prim.name, *prim.aliases)}
+
+
+class StubgenError(Exception):
+    """A problem with the headers or the command line; the message says what and where."""
 
 
 def _pycparser() -> Any:
     try:
         import pycparser  # type: ignore[import-untyped, import-not-found, unused-ignore]
+        import pycparser.c_generator  # type: ignore[import-untyped, import-not-found, unused-ignore]
+        import pycparser.c_parser  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
-        raise SystemExit("koffi_typed stubgen needs pycparser: pip install 'koffi_typed[stubgen]'"
-                         ) from None
+        raise StubgenError("stubgen needs pycparser: pip install 'koffi_typed[stubgen]'"
+                           ) from None
     return pycparser
 
 
-# ---------------------------------------------------------------------------- C model
+# ---------------------------------------------------------------------------- names
+
+
+def python_name(name: str, used: set[str] | frozenset[str] = frozenset(),
+                reserved: frozenset[str] = RESERVED) -> str:
+    """The Python spelling of the C name ``name`` under the module's naming rules (see the
+    module docstring); ``used`` holds the names already taken."""
+    out = name.lstrip("_") + "_" if name.startswith("__") else name
+    while keyword.iskeyword(out) or out in reserved or out in used:
+        out += "_"
+    return out
+
+
+def _member_name(name: str, used: set[str], avoid: set[str]) -> str:
+    """A record member: the class body only needs to avoid what its annotations use."""
+    out = python_name(name, used, _MEMBER_RESERVED | frozenset(avoid))
+    while out == "_" or (out[:1] == "_" and out[1:].isdigit()) or out in avoid or out in used:
+        out += "_"
+    return out
+
+
+def _enum_member_name(name: str, used: set[str]) -> str:
+    """An IntEnum member: also avoids the attributes of IntEnum and underscore names (Enum
+    reserves ``_sunder_`` names and does not make ``__private`` ones members)."""
+    out = "m" + name if name.startswith("_") else name
+    while keyword.iskeyword(out) or out in _ENUM_ATTRS or out in used or not out:
+        out += "_"
+    return out
+
+
+# ---------------------------------------------------------------------------- preprocessing
+
+
+@dataclass
+class Macro:
+    """A ``#define``: ``params`` is None for object-like macros."""
+
+    name: str
+    params: str | None
+    body: str
+    file: str
+    order: int
+
+
+@dataclass
+class Preprocessed:
+    """What the preprocessor gave: code (with line markers), macros, files and their roles."""
+
+    text: str
+    origins: list[tuple[str, int]]  # per line of text: (header, line)
+    macros: dict[str, Macro]
+    mains: list[str]  # the headers themselves, as the preprocessor names them
+    search: list[str]  # the include directories, in search order
+    files: set[str]
+    chunks: list[tuple[int, int]] = field(default_factory=list)  # top-level declarations
+
+
+_MARKER: Final = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)\s*$')
+_DEFINE: Final = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(\([^)]*\))?\s?(.*)$")
+_UNDEF: Final = re.compile(r"#\s*undef\s+([A-Za-z_]\w*)")
+
+
+def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
+    except FileNotFoundError:
+        raise StubgenError(f"cannot {what}: {cmd[0]!r} not found (choose a C compiler with "
+                           "--cc or $CC)") from None
+    except subprocess.TimeoutExpired:
+        raise StubgenError(f"cannot {what}: {cmd[0]} did not finish in 600 s") from None
+
+
+def _wrapper_source(headers: Sequence[str]) -> str:
+    lines = []
+    for h in headers:
+        if os.path.exists(h):
+            lines.append(f'#include "{os.path.abspath(h)}"')
+        else:
+            lines.append(f"#include <{h}>")
+    return "\n".join(lines) + "\n"
+
+
+def preprocess(headers: Sequence[str], cc: str, flags: Sequence[str]) -> Preprocessed:
+    """Run the preprocessor over ``headers`` and split its output."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wrapper = os.path.join(tmp, "koffi_stubgen.c")
+        with open(wrapper, "w", encoding="utf-8") as f:
+            f.write(_wrapper_source(headers))
+        cmd = [cc, "-E", "-dD", "-v", *CPP_FLAGS, *flags, wrapper]
+        proc = _run(cmd, "preprocess the headers")
+    stderr = proc.stderr.splitlines()
+    search = _search_dirs(stderr)
+    if proc.returncode:
+        tail = stderr[next((i + 1 for i, s in enumerate(stderr) if s.startswith(
+            "End of search list")), 0):]
+        shown = "\n".join(line for line in tail if line.strip()) or proc.stderr
+        raise StubgenError(f"the C preprocessor failed on {', '.join(headers)}:\n{shown}")
+    macros: dict[str, Macro] = {}
+    code: list[str] = []
+    origins: list[tuple[str, int]] = []
+    mains: list[str] = []
+    files: set[str] = set()
+    current, line_no = "", 0
+    for line in proc.stdout.splitlines():
+        m = _MARKER.match(line)
+        if m is not None:
+            name = m[2].encode("latin-1", "backslashreplace").decode("unicode_escape") \
+                if "\\" in m[2] else m[2]
+            if "1" in m[3].split() and current == wrapper and name not in mains:
+                mains.append(name)
+            current, line_no = name, int(m[1]) - 1
+            files.add(name)
+            code.append(line)
+            origins.append((current, line_no))
+            continue
+        line_no += 1
+        origins.append((current, line_no))
+        stripped = line.lstrip()
+        if stripped.startswith("#"):
+            d = _DEFINE.match(stripped)
+            if d is not None:
+                old = macros.get(d[1])
+                macros[d[1]] = Macro(d[1], d[2], d[3].strip(), current,
+                                     old.order if old is not None else len(macros))
+            else:
+                u = _UNDEF.match(stripped)
+                if u is not None:
+                    macros.pop(u[1], None)
+                elif re.match(r"#\s*pragma\s+pack\b", stripped):
+                    code.append(stripped)
+                    continue
+            code.append("")
+            continue
+        code.append(line)
+    files.discard(wrapper)
+    result = Preprocessed("\n".join(code), origins, macros, mains, search, files)
+    result.text, result.chunks = _strip_bodies(result.text)
+    return result
+
+
+def _search_dirs(stderr: list[str]) -> list[str]:
+    dirs: list[str] = []
+    inside = False
+    for line in stderr:
+        if line.startswith("#include") and "search starts here" in line:
+            inside = True
+            continue
+        if line.startswith("End of search list"):
+            break
+        if inside and line.startswith(" "):
+            d = line.strip().removesuffix(" (framework directory)")
+            dirs.append(os.path.normpath(d))
+    return dirs
+
+
+_SCAN: Final = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[{};]|^#[^\n]*',
+                          re.MULTILINE)
+
+
+def _strip_bodies(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """Blank the bodies of function definitions (keeping ``{}`` and line breaks) and find the
+    top-level declarations: ``(start, end)`` offsets, each ending at ``;`` or ``}``."""
+    out = list(text)
+    chunks: list[tuple[int, int]] = []
+    depth = 0
+    start = 0
+    body_start = -1
+    for m in _SCAN.finditer(text):
+        tok = m[0]
+        if tok[0] in "\"'#":
+            if tok.startswith("#pragma") and depth:
+                for i in range(m.start(), m.end()):
+                    out[i] = " "
+            continue
+        pos = m.start()
+        if tok == "{":
+            if depth == 0:
+                j = pos - 1
+                while j >= 0 and text[j].isspace():
+                    j -= 1
+                body_start = pos if j >= 0 and text[j] == ")" else -1
+            depth += 1
+        elif tok == "}":
+            depth = max(depth - 1, 0)
+            if depth == 0 and body_start >= 0:
+                for i in range(body_start + 1, pos):
+                    if out[i] != "\n":
+                        out[i] = " "
+                body_start = -1
+                chunks.append((start, pos + 1))
+                start = pos + 1
+        elif tok == ";" and depth == 0:
+            chunks.append((start, pos + 1))
+            start = pos + 1
+    if start < len(text):
+        chunks.append((start, len(text)))
+    return "".join(out), chunks
+
+
+def library_files(pre: Preprocessed, include_dirs: Sequence[str]) -> set[str]:
+    """The headers whose declarations belong to the library (see the module docstring)."""
+    roots = sorted({os.path.normpath(d) for d in pre.search}, key=len, reverse=True)
+    keep_dirs = [os.path.normpath(os.path.abspath(d)) for d in include_dirs]
+    rel_dirs: set[str] = set()
+    stems: set[str] = set()
+    for main in pre.mains:
+        path = os.path.normpath(main)
+        root = next((r for r in roots if path.startswith(r + os.sep)), None)
+        if root is None:
+            keep_dirs.append(os.path.dirname(os.path.abspath(path)))
+            continue
+        rel = os.path.relpath(path, root)
+        head, _, _ = rel.partition(os.sep)
+        if head != rel:
+            rel_dirs.add(head)
+        else:
+            stems.add(os.path.splitext(rel)[0])
+    out: set[str] = set()
+    for f in pre.files:
+        path = os.path.normpath(f)
+        if any(path.startswith(d + os.sep) for d in keep_dirs):
+            out.add(f)
+            continue
+        root = next((r for r in roots if path.startswith(r + os.sep)), None)
+        if root is None:
+            continue
+        rel = os.path.relpath(path, root)
+        if rel.partition(os.sep)[0] in rel_dirs or any(rel.startswith(s) for s in stems):
+            out.add(f)
+    out.update(pre.mains)
+    return out
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class Skipped:
+    """A declaration pycparser could not read."""
+
+    file: str
+    line: int
+    text: str
+    reason: str
+
+
+@contextlib.contextmanager
+def _deep_recursion(limit: int = 60_000) -> Iterator[None]:
+    """pycparser and tree walks recurse per nesting level; deep expressions need room."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def parse(pre: Preprocessed, pycparser: Any) -> tuple[Any, list[Skipped]]:
+    """Parse the preprocessed text; declarations pycparser rejects are left out (at most
+    `_MAX_SKIPPED`), anything else is a `StubgenError` naming the header, line and C text."""
+    text = _with_builtin_types(pre.text)
+    shift = len(text) - len(pre.text)
+    line_starts = [0] + [nl.end() for nl in re.finditer("\n", pre.text)]
+    index: dict[tuple[str, int], list[int]] = {}
+    for i, origin in enumerate(pre.origins):
+        index.setdefault(origin, []).append(i)
+    starts = [c[0] for c in pre.chunks]
+    blanked: set[int] = set()
+    skipped: list[Skipped] = []
+    error_cls = pycparser.c_parser.ParseError
+
+    def usable(i: int) -> bool:
+        a, b = pre.chunks[i]
+        return i not in blanked and any(
+            ln.strip() and not ln.startswith("#") for ln in text[a + shift:b + shift].split("\n"))
+
+    while True:
+        parser = pycparser.c_parser.CParser()
+        try:
+            with _deep_recursion():
+                return parser.parse(text, "<stubgen>"), skipped
+        except error_cls as exc:
+            message = str(exc)
+        except RecursionError:
+            raise StubgenError("a declaration nests too deeply for pycparser") from None
+        m = re.match(r"(.*?):(\d+)(?::(\d+))?:\s*(.*)$", message, re.S)
+        file, line, col, reason = (m[1], int(m[2]), int(m[3] or 1), m[4].strip()) if m \
+            else ("", 0, 1, message)
+        lines = index.get((file, line), [])
+        chunk = -1
+        if lines:
+            chunk = bisect.bisect_right(starts, line_starts[lines[0]] + col - 1) - 1
+        lexpos = _lexer_position(parser)
+        if lexpos is not None:
+            near = bisect.bisect_right(starts, max(lexpos - shift - 1, 0)) - 1
+            while near > 0 and not usable(near):
+                near -= 1
+            if chunk < 0 or not usable(chunk) or chunk > near:
+                chunk = near
+        if chunk < 0 or not usable(chunk) or len(skipped) >= _MAX_SKIPPED:
+            source = pre.text.splitlines()[lines[0]] if lines else ""
+            raise StubgenError(
+                f"{file}:{line}:{col}: pycparser cannot read this declaration ({reason})\n"
+                f"    {source.strip()}")
+        blanked.add(chunk)
+        a, b = pre.chunks[chunk]
+        a, b = a + shift, b + shift
+        body = [ln for ln in text[a:b].split("\n")]
+        first = next(i for i, ln in enumerate(body) if ln.strip() and not ln.startswith("#"))
+        origin = pre.origins[bisect.bisect_right(line_starts, a - shift) - 1 + first]
+        decl = " ".join(ln for ln in body if not ln.startswith("#"))
+        skipped.append(Skipped(origin[0], origin[1], " ".join(decl.split())[:300], reason))
+        text = text[:a] + _keep_markers(text[a:b]) + text[b:]
+
+
+#: Types GCC knows that pycparser does not: declared as incomplete types, so that headers
+#: using them parse and whatever needs them by value is reported as not translated.
+_BUILTIN_TYPES: Final = ("_Float16", "_Float32", "_Float64", "_Float128", "_Float32x",
+                         "_Float64x", "_Float128x", "__float80", "__float128", "__bf16",
+                         "__fp16", "_Decimal32", "_Decimal64", "_Decimal128", "__int128_t",
+                         "__uint128_t")
+
+
+def _with_builtin_types(text: str) -> str:
+    names = [n for n in _BUILTIN_TYPES if re.search(rf"\b{n}\b", text) and not re.search(
+        rf"\btypedef\b[^;{{}}]*\b{n}\s*;", text)]
+    if not names:
+        return text
+    decls = "".join(f"typedef struct {n} {n};" for n in names)
+    return f'# 1 "<built-in types>"\n{decls}\n{text}'
+
+
+def _lexer_position(parser: Any) -> int | None:
+    """How far pycparser's lexer got (pycparser 3: ``clex._pos``, 2: PLY's ``lexpos``)."""
+    clex = getattr(parser, "clex", None)
+    pos = getattr(clex, "_pos", None)
+    if pos is None:
+        pos = getattr(getattr(clex, "lexer", None), "lexpos", None)
+    return pos if isinstance(pos, int) else None
+
+
+def _keep_markers(chunk: str) -> str:
+    """Blank a chunk but keep its line markers (they give later lines their origin)."""
+    return "\n".join(ln if ln.startswith("#") else " " * len(ln) for ln in chunk.split("\n"))
+
+
+# ---------------------------------------------------------------------------- the C model
 
 
 @dataclass
 class CType:
-    """A C type reduced to what the binding needs.
+    """A C type reduced to what a binding needs.
 
-    ``kind``: 'prim' (name = canonical primitive), 'record', 'enum', 'opaque', 'void',
-    'pointer' (ref), 'array' (ref, length), 'func' (proto name), 'unsupported' (why).
+    ``kind``: ``'prim'`` (``name``: canonical Koffi name), ``'void'``, ``'pointer'``
+    (``ref``; ``const``: the pointee is const), ``'array'`` (``ref``, ``length``; None when
+    the compiler must tell, see ``expr``), ``'record'`` / ``'enum'`` (``name``: key),
+    ``'typedef'``, ``'func'`` (``name``: prototype key), ``'unsupported'`` (``why``).
     """
 
     kind: str
     name: str = ""
     ref: CType | None = None
-    length: int = 0
+    length: int | None = None
+    expr: str = ""
     const: bool = False
     why: str = ""
 
-    def spell(self) -> str:
-        """The Koffi type string."""
-        if self.kind == "pointer":
-            assert self.ref is not None
-            return f"{self.ref.spell()} *".replace("* *", "**")
-        if self.kind == "array":
-            assert self.ref is not None
-            return f"{self.ref.spell()} [{self.length}]"
-        return self.name
+
+@dataclass
+class Member:
+    """A record member; ``name`` is None for an anonymous struct/union member and for an
+    unnamed bitfield (``padding``)."""
+
+    name: str | None
+    type: CType
+    bits: int | None = None
+    bits_expr: str = ""
+    padding: bool = False
 
 
 @dataclass
 class Record:
-    name: str  # C name (tag, or typedef name for anonymous records)
-    py: str
+    """A struct or union; ``members`` is None while only declared (opaque)."""
+
+    key: str
     union: bool
-    members: list[tuple[str, CType, int | None]] | None  # None: opaque
-    why: str = ""
+    tag: str | None
+    name: str
+    file: str
+    members: list[Member] | None = None
+    direct: bool = False  # named by a typedef of the record itself (not of a pointer)
+    pack: int | None = None
+    why: str = ""  # why a defined record stays opaque
+    flexible: str = ""  # a left-out flexible array member
+    flexible_type: CType | None = None
+    align: int | None = None  # explicit alignment given to the first member (flexible arrays)
+
+
+@dataclass
+class Enum:
+    """An enum: values are None until the compiler tells."""
+
+    key: str
+    tag: str | None
+    name: str
+    file: str
+    values: list[tuple[str, int | None]] = field(default_factory=list)
+    direct: bool = False
 
 
 @dataclass
 class Proto:
-    name: str
+    """A function type."""
+
+    key: str
     result: CType
     params: list[tuple[str | None, CType]]
     variadic: bool
 
 
 @dataclass
+class Function:
+    """A function declaration of the library."""
+
+    name: str
+    proto: Proto | None
+    why: str = ""
+    inline: bool = False
+
+
+@dataclass
 class Model:
+    """Everything the headers declare that a binding may need."""
+
     records: dict[str, Record] = field(default_factory=dict)
-    enums: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    enums: dict[str, Enum] = field(default_factory=dict)
     typedefs: dict[str, CType] = field(default_factory=dict)
+    typedef_files: dict[str, str] = field(default_factory=dict)
     protos: dict[str, Proto] = field(default_factory=dict)
-    functions: list[tuple[str, Proto | None, str]] = field(default_factory=list)
-    order: list[tuple[str, str]] = field(default_factory=list)  # (kind, name) as declared
-    anon_enum_values: list[tuple[str, int]] = field(default_factory=list)
+    functions: dict[str, Function] = field(default_factory=dict)
+    variables: list[str] = field(default_factory=list)
+    enumerators: dict[str, int | None] = field(default_factory=dict)
+    library: set[tuple[str, str]] = field(default_factory=set)  # (kind, key) of the library
+    exprs: dict[str, int | float | None] = field(default_factory=dict)  # for the compiler
 
 
 class _Unsupported(Exception):
@@ -121,604 +582,1571 @@ class _Unsupported(Exception):
 class Builder:
     """pycparser AST → `Model`."""
 
-    def __init__(self, c_ast: Any) -> None:
-        self.c_ast = c_ast
+    def __init__(self, pycparser: Any, library: Callable[[str, str | None], bool]) -> None:
+        self.c = pycparser.c_ast
+        self.generator = pycparser.c_generator.CGenerator()
         self.model = Model()
-        self._anon = 0
-        self._enum_consts: dict[str, int] = {}
-        self.in_main = False
-        self.main_items: set[tuple[str, str]] = set()
+        self.is_library = library
+        self.pack: list[int | None] = [None]
+        self.env = cexpr.Env(constants={}, scalar=self.scalar, sizeof=self.sizeof,
+                             long_bits=_SIZES["long"] * 8,
+                             char_signed=_FAMILIES["char"] == "int")
 
-    # types
-    def ctype(self, node: Any, owner: str = "") -> CType:
-        c = self.c_ast
+    # --- types
+    def ctype(self, node: Any, owner: str) -> CType:
+        c = self.c
         if isinstance(node, c.TypeDecl):
-            const = "const" in (node.quals or [])
             t = self.base(node.type, owner)
-            t.const = const
+            if "const" in (node.quals or []):
+                t = _with_const(t)
             return t
         if isinstance(node, c.PtrDecl):
             if isinstance(node.type, c.FuncDecl):
-                name = self.proto_for(node.type, owner or "callback")
-                return CType("pointer", ref=CType("func", name))
+                return CType("pointer", ref=CType("func", self.proto(node.type, owner)))
             return CType("pointer", ref=self.ctype(node.type, owner))
         if isinstance(node, c.ArrayDecl):
             ref = self.ctype(node.type, owner)
             if node.dim is None:
-                return CType("pointer", ref=ref)
-            try:
-                length = self.const_int(node.dim)
-            except _Unsupported:
-                return CType("unsupported", why="array length is not a constant")
-            return CType("array", ref=ref, length=length)
+                return CType("array", ref=ref, length=0)
+            value, expr = self.constant(node.dim)
+            if value is not None and not isinstance(value, int):
+                return CType("unsupported", why="array length is not an integer")
+            return CType("array", ref=ref, length=value, expr=expr)
         if isinstance(node, c.FuncDecl):
-            return CType("func", self.proto_for(node, owner or "function"))
+            return CType("func", self.proto(node, owner))
         if isinstance(node, c.Typename):
             return self.ctype(node.type, owner)
         return CType("unsupported", why=f"{type(node).__name__} declarator")
 
     def base(self, node: Any, owner: str) -> CType:
-        c = self.c_ast
+        c = self.c
         if isinstance(node, c.IdentifierType):
-            text = " ".join(node.names)
-            if len(node.names) == 1 and node.names[0] in self.model.typedefs:
-                return CType("typedef", node.names[0])
-            if len(node.names) == 1 and node.names[0] in self.model.records:
-                return CType("record", node.names[0])  # typedef struct X X;
-            if len(node.names) == 1 and node.names[0] in self.model.enums:
-                return CType("enum", node.names[0])
-            if node.names == ["void"]:
+            names = [n for n in node.names if n not in ("const", "volatile")]
+            if len(names) == 1 and names[0] in self.model.typedefs:
+                return CType("typedef", names[0])
+            if names == ["void"]:
                 return CType("void", "void")
-            if node.names in (["_Float128"], ["_Float64x"], ["_Float32x"]):
-                return CType("unsupported", why=f"{text} has no Koffi type")
+            text = " ".join(names)
             try:
                 canon = parse_type(text).name
             except ParseError:
                 return CType("unsupported", why=f"unknown type {text}")
-            if canon not in _FAMILIES:
-                return CType("unsupported", why=f"unknown type {text}")
+            if _FAMILIES.get(canon) not in _NUMERIC:
+                return CType("unsupported", why=f"{text} has no Koffi type")
             return CType("prim", canon)
         if isinstance(node, (c.Struct, c.Union)):
-            return CType("record", self.record(node, None))
+            return CType("record", self.record(node, owner))
         if isinstance(node, c.Enum):
-            return CType("enum", self.enum(node, None))
-        return CType("unsupported", why=f"{type(node).__name__}")
+            return CType("enum", self.enum(node, owner))
+        return CType("unsupported", why=type(node).__name__)
 
-    def const_int(self, node: Any) -> int:
-        c = self.c_ast
-        if isinstance(node, c.Constant) and node.type in ("int", "unsigned int", "long int",
-                                                           "unsigned long int", "long long int",
-                                                           "unsigned long long int", "char"):
-            if node.type == "char":
-                return ord(ast.literal_eval(node.value))
-            return int(node.value.rstrip("uUlL"), 0) if not node.value.rstrip("uUlL").startswith(
-                "0") or node.value.rstrip("uUlL") in ("0",) or node.value.lower().startswith(
-                "0x") else int(node.value.rstrip("uUlL"), 8)
-        if isinstance(node, c.ID) and node.name in self._enum_consts:
-            return self._enum_consts[node.name]
-        if isinstance(node, c.UnaryOp) and node.op in ("-", "+", "~"):
-            v = self.const_int(node.expr)
-            return {"-": -v, "+": v, "~": ~v}[node.op]
-        if isinstance(node, c.BinaryOp):
-            a, b = self.const_int(node.left), self.const_int(node.right)
-            ops = {"+": a + b, "-": a - b, "*": a * b, "|": a | b, "&": a & b, "^": a ^ b}
-            if node.op in ops:
-                return ops[node.op]
-            if node.op == "<<":
-                return a << b
-            if node.op == ">>":
-                return a >> b
-        if isinstance(node, c.Cast):
-            return self.const_int(node.expr)
-        raise _Unsupported("not an integer constant expression")
+    def resolve(self, t: CType) -> CType:
+        """``t`` with typedefs expanded at the top (const kept)."""
+        seen = 0
+        while t.kind == "typedef" and seen < 64:
+            target = self.model.typedefs.get(t.name)
+            if target is None:
+                return CType("unsupported", why=f"unknown type {t.name}")
+            t = _with_const(target) if t.const else target
+            seen += 1
+        return t
 
-    def record(self, node: Any, typedef: str | None) -> str:
-        union = isinstance(node, self.c_ast.Union)
-        name = node.name or typedef
-        if name is None:
-            self._anon += 1
-            name = f"anonymous_{'union' if union else 'struct'}_{self._anon}"
-        existing = self.model.records.get(name)
-        if node.decls is None:
-            if existing is None:
-                self.model.records[name] = Record(name, name, union, None)
-                self.model.order.append(("record", name))
-            return name
-        if existing is not None and existing.members is not None:
-            return name
-        members: list[tuple[str, CType, int | None]] = []
-        why = ""
-        for decl in node.decls:
-            if decl.name is None:
-                why = "anonymous nested struct/union members"
-                break
-            t = self.ctype(decl.type, f"{name}_{decl.name}")
-            bits = self.const_int(decl.bitsize) if decl.bitsize is not None else None
-            if t.kind == "unsupported":
-                why = f"member {decl.name}: {t.why}"
-                break
-            members.append((decl.name, t, bits))
-        rec = Record(name, name, union, None if why else members, why)
-        if existing is None:
-            self.model.order.append(("record", name))
-        self.model.records[name] = rec
-        return name
+    # --- constants
+    def scalar(self, name: str) -> tuple[int, str] | None:
+        """Size and family of a scalar type name (for casts in constant expressions)."""
+        t = CType("typedef", name) if name in self.model.typedefs else None
+        if t is not None:
+            r = self.resolve(t)
+            if r.kind == "enum":
+                return 4, "int"
+            if r.kind != "prim":
+                return None
+            name = r.name
+        family = _FAMILIES.get(name)
+        if family not in _NUMERIC:
+            return None
+        return _SIZES[name], family
 
-    def enum(self, node: Any, typedef: str | None) -> str:
-        name = node.name or typedef or ""
-        if node.values is None:
-            return name
-        values: list[tuple[str, int]] = []
-        nxt = 0
+    def sizeof(self, name: str) -> int | None:
+        if name.endswith("*"):
+            return _PTR_SIZE
+        found = self.scalar(name)
+        return found[0] if found is not None else None
+
+    def constant(self, node: Any) -> tuple[int | float | None, str]:
+        """(value, "") or (None, C text for the compiler)."""
+        try:
+            with _deep_recursion():
+                value = cexpr.evaluate_postfix(self.postfix(node), self.env).value
+            return value, ""
+        except (cexpr.Unknown, _Unsupported, RecursionError):
+            pass
+        try:
+            with _deep_recursion():
+                text = self.generator.visit(node)
+        except RecursionError:
+            return None, ""
+        self.model.exprs.setdefault(text, None)
+        return None, text
+
+    def postfix(self, node: Any) -> list[cexpr.Token | cexpr.Op]:
+        """A pycparser expression as cexpr postfix items, without recursion."""
+        c = self.c
+        out: list[cexpr.Token | cexpr.Op] = []
+        stack: list[Any] = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, cexpr.Op):
+                out.append(item)
+            elif isinstance(item, c.Constant):
+                kind = "char" if item.type == "char" else "str" if item.type == "string" \
+                    else "num"
+                out.append(cexpr.Token(kind, item.value))
+            elif isinstance(item, c.ID):
+                out.append(cexpr.Token("id", item.name))
+            elif isinstance(item, c.UnaryOp) and item.op == "sizeof":
+                out.append(cexpr.Token("sizeof", self.type_text(item.expr)))
+            elif isinstance(item, c.UnaryOp) and item.op in ("-", "+", "!", "~"):
+                stack.append(cexpr.Op("u" + item.op, 1, 11, True))
+                stack.append(item.expr)
+            elif isinstance(item, c.BinaryOp):
+                stack.append(cexpr.Op(item.op, 2, 1))
+                stack.append(item.right)
+                stack.append(item.left)
+            elif isinstance(item, c.TernaryOp):
+                stack.append(cexpr.Op("?:", 3, 0, True))
+                stack += [item.iffalse, item.iftrue, item.cond]
+            elif isinstance(item, c.Cast):
+                stack.append(cexpr.Op("cast", 1, 11, True, self.type_text(item.to_type)))
+                stack.append(item.expr)
+            else:
+                raise _Unsupported(type(item).__name__)
+        return out
+
+    def type_text(self, node: Any) -> str:
+        """A type name for cexpr (scalars and pointers only)."""
+        if not isinstance(node, self.c.Typename):
+            raise _Unsupported("sizeof of an expression")
+        t = self.resolve(self.ctype(node, "sizeof"))
+        if t.kind == "pointer":
+            return "void *"
+        if t.kind == "prim":
+            return t.name
+        if t.kind == "enum":
+            return "int"
+        raise _Unsupported("not a scalar type")
+
+    # --- declarations
+    def record(self, node: Any, hint: str) -> str:
+        union = isinstance(node, self.c.Union)
+        kind = "union" if union else "struct"
+        coord = node.coord
+        key = f"{kind} {node.name}" if node.name else \
+            f"{kind} <{getattr(coord, 'file', '')}:{getattr(coord, 'line', 0)}:" \
+            f"{getattr(coord, 'column', 0)}>"
+        rec = self.model.records.get(key)
+        if rec is None:
+            rec = self.model.records[key] = Record(key, union, node.name, node.name or hint,
+                                                   getattr(coord, "file", "") or "")
+        if node.decls is None or rec.members is not None:
+            return key
+        rec.file = getattr(coord, "file", "") or rec.file
+        rec.pack = self.pack[-1]
+        members: list[Member] = []
+        anon = 0
+        decls = list(node.decls)
+        for i, decl in enumerate(decls):
+            c = self.c
+            if decl.name is None and isinstance(decl.type, (c.Struct, c.Union)):
+                inner = self.record(decl.type, f"{rec.name}_anon_{anon}")
+                anon += 1
+                members.append(Member(None, CType("record", inner)))
+                continue
+            if decl.name is None and decl.bitsize is None:
+                continue
+            t = self.ctype(decl.type, f"{rec.name}_{decl.name or 'padding'}")
+            bits, bits_expr = (None, "")
+            if decl.bitsize is not None:
+                value, bits_expr = self.constant(decl.bitsize)
+                bits = value if isinstance(value, int) else None
+            if t.kind == "array" and t.length == 0 and i == len(decls) - 1 and decl.name:
+                rec.flexible, rec.flexible_type = decl.name, t.ref
+                continue
+            members.append(Member(decl.name, t, bits, bits_expr, padding=decl.name is None))
+        if not members and not rec.flexible:
+            rec.why = "no members"
+        rec.members = members
+        return key
+
+    def enum(self, node: Any, hint: str) -> str:
+        coord = node.coord
+        key = f"enum {node.name}" if node.name else \
+            f"enum <{getattr(coord, 'file', '')}:{getattr(coord, 'line', 0)}:" \
+            f"{getattr(coord, 'column', 0)}>"
+        en = self.model.enums.get(key)
+        if en is None:
+            en = self.model.enums[key] = Enum(key, node.name, node.name or hint,
+                                              getattr(coord, "file", "") or "")
+        if node.values is None or en.values:
+            return key
+        nxt: int | None = 0
+        constants: Any = self.env.constants
         for item in node.values.enumerators:
-            value = self.const_int(item.value) if item.value is not None else nxt
-            self._enum_consts[item.name] = value
-            values.append((item.name, value))
-            nxt = value + 1
-        if name:
-            if name not in self.model.enums:
-                self.model.order.append(("enum", name))
-            self.model.enums[name] = values
-        else:
-            self.model.anon_enum_values.extend(values)
-        return name
+            if item.value is not None:
+                value, _ = self.constant(item.value)
+                value = value if isinstance(value, int) else None
+            else:
+                value = nxt
+            en.values.append((item.name, value))
+            self.model.enumerators[item.name] = value
+            if value is not None:
+                constants[item.name] = value
+            nxt = value + 1 if value is not None else None
+        if any(v is None for _, v in en.values):
+            for name, _ in en.values:
+                self.model.exprs.setdefault(name, None)
+        return key
 
-    def proto_for(self, node: Any, name: str) -> str:
-        c = self.c_ast
+    def proto(self, node: Any, name: str) -> str:
+        c = self.c
+        key = name
+        n = 1
+        while key in self.model.protos:
+            n += 1
+            key = f"{name}_{n}"
         params: list[tuple[str | None, CType]] = []
         variadic = False
         for p in (node.args.params if node.args is not None else []):
             if isinstance(p, c.EllipsisParam):
                 variadic = True
                 continue
-            t = self.ctype(p.type, f"{name}_{p.name or 'arg'}")
-            if t.kind == "void" and not isinstance(p.type.type, c.PtrDecl):
-                continue  # (void)
-            if t.kind == "array":
-                t = CType("pointer", ref=t.ref)
-            params.append((getattr(p, "name", None), t))
+            pname = getattr(p, "name", None)
+            t = self.ctype(p.type, f"{name}_{pname or 'arg'}")
+            if t.kind == "void":
+                continue  # f(void)
+            params.append((pname, t))
         result = self.ctype(node.type, f"{name}_result")
-        proto = Proto(name, result, params, variadic)
-        if name not in self.model.protos:
-            self.model.order.append(("proto", name))
-        self.model.protos[name] = proto
-        return name
+        self.model.protos[key] = Proto(key, result, params, variadic)
+        return key
 
-    # top level
-    def add(self, node: Any, wanted: bool) -> None:
-        before = len(self.model.order)
-        self._add(node, wanted)
-        if self.in_main:
-            self.main_items.update(self.model.order[before:])
-
-    def _add(self, node: Any, wanted: bool) -> None:
-        c = self.c_ast
+    def add(self, node: Any) -> None:
+        """One top-level declaration."""
+        c = self.c
+        coord = getattr(node, "coord", None)
+        file = (getattr(coord, "file", "") or "") if coord is not None else ""
+        before = (set(self.model.records), set(self.model.enums))
+        if isinstance(node, c.Pragma):
+            self.pragma(str(node.string))
+            return
         if isinstance(node, c.Typedef):
-            inner = node.type
-            if isinstance(inner, c.TypeDecl) and isinstance(inner.type, (c.Struct, c.Union)):
-                tag = self.record(inner.type, node.name)
-                if tag != node.name:
-                    self.model.typedefs[node.name] = CType("record", tag)
-                    self.model.order.append(("typedef", node.name))
-                return
-            if isinstance(inner, c.TypeDecl) and isinstance(inner.type, c.Enum):
-                tag = self.enum(inner.type, node.name)
-                if tag and tag != node.name:
-                    self.model.typedefs[node.name] = CType("enum", tag)
-                    self.model.order.append(("typedef", node.name))
-                elif not tag:
-                    self.model.typedefs[node.name] = CType("prim", "int")
-                    self.model.order.append(("typedef", node.name))
-                return
-            if isinstance(inner, c.PtrDecl) and isinstance(inner.type, c.FuncDecl):
-                self.proto_for(inner.type, node.name)
-                self.model.typedefs[node.name] = CType("pointer", ref=CType("func", node.name))
-                return
-            if isinstance(inner, c.FuncDecl):
-                self.proto_for(inner, node.name)
-                return
-            self.model.typedefs[node.name] = self.ctype(inner, node.name)
-            self.model.order.append(("typedef", node.name))
+            self.typedef(node, file)
+        elif isinstance(node, c.Decl):
+            self.decl(node, file)
+        elif isinstance(node, c.FuncDef):
+            self.function(node.decl, file, inline=True)
+        records, enums = before
+        for key in set(self.model.records) - records:
+            rec = self.model.records[key]
+            if self.is_library(rec.file or file, rec.tag):
+                self.model.library.add(("record", key))
+        for key in set(self.model.enums) - enums:
+            en = self.model.enums[key]
+            if self.is_library(en.file or file, en.tag) or any(
+                    self.is_library(en.file or file, n) for n, _ in en.values):
+                self.model.library.add(("enum", key))
+
+    def pragma(self, text: str) -> None:
+        m = re.match(r"\s*pack\s*\(\s*(push)?\s*,?\s*(\d+)?\s*\)|\s*pack\s*\(\s*pop", text)
+        if m is None:
             return
-        if isinstance(node, c.Decl):
-            if isinstance(node.type, c.FuncDecl):
-                if not wanted:
-                    return
-                if node.name in {f[0] for f in self.model.functions}:
-                    return
-                try:
-                    self.model.protos.pop(node.name, None)
-                    proto = self.proto_for(node.type, node.name)
-                    p = self.model.protos.pop(proto)
-                    self.model.order.remove(("proto", proto))
-                    self.model.functions.append((node.name, p, ""))
-                except _Unsupported as exc:
-                    self.model.functions.append((node.name, None, str(exc)))
-                return
-            if isinstance(node.type, (c.Struct, c.Union)):
-                self.record(node.type, None)
-                return
-            if isinstance(node.type, c.Enum):
-                self.enum(node.type, None)
-                return
-            if isinstance(node.type, c.TypeDecl) and isinstance(node.type.type, (c.Struct,
-                                                                                 c.Union)):
-                self.record(node.type.type, None)
-                if node.name is None:
-                    return
-            elif isinstance(node.type, c.TypeDecl) and isinstance(node.type.type, c.Enum):
-                self.enum(node.type.type, None)
-                if node.name is None:
-                    return
-            if node.name is not None and wanted:
-                self.model.functions.append((node.name, None, "exported variable (use "
-                                             "lib.symbol)"))
+        if text.strip().startswith("pack") and "pop" in text:
+            if len(self.pack) > 1:
+                self.pack.pop()
             return
-        if isinstance(node, c.FuncDef) and wanted:
-            self.model.functions.append((node.decl.name, None, "inline function (no symbol)"))
+        value = int(m[2]) if m[2] else None
+        if m[1]:
+            self.pack.append(value)
+        else:
+            self.pack[-1] = value
+
+    def typedef(self, node: Any, file: str) -> None:
+        c = self.c
+        name = node.name
+        inner = node.type
+        if isinstance(inner, c.FuncDecl):
+            t = CType("func", self.proto(inner, name))
+        elif isinstance(inner, c.PtrDecl) and isinstance(inner.type, c.FuncDecl):
+            t = CType("pointer", ref=CType("func", self.proto(inner.type, name)))
+        else:
+            t = self.ctype(inner, name)
+        if isinstance(inner, c.TypeDecl) and isinstance(inner.type, (c.Struct, c.Union, c.Enum)):
+            item = self.model.records.get(t.name) or self.model.enums.get(t.name)
+            if item is not None and item.tag is None and not item.direct:
+                item.name, item.direct = name, True  # typedef struct {...} T, *PT: T
+        if name in self.model.typedefs:
+            return  # a repeated typedef (C11) names the same type
+        self.model.typedefs[name] = t
+        self.model.typedef_files[name] = file
+        if self.is_library(file, name):
+            self.model.library.add(("typedef", name))
+
+    def decl(self, node: Any, file: str) -> None:
+        c = self.c
+        t = node.type
+        if isinstance(t, c.FuncDecl):
+            self.function(node, file, inline=False)
+            return
+        if isinstance(t, (c.Struct, c.Union)):
+            self.record(t, f"{t.name or 'anonymous'}")
+            return
+        if isinstance(t, c.Enum):
+            self.enum(t, t.name or "anonymous")
+            return
+        if node.name is None:
+            return
+        self.ctype(t, node.name)
+        if self.is_library(file, node.name) and (node.storage or []) in ([], ["extern"]):
+            self.model.variables.append(node.name)
+
+    def function(self, node: Any, file: str, *, inline: bool) -> None:
+        name = node.name
+        if not self.is_library(file, name):
+            return
+        if name in self.model.functions:
+            if not inline:
+                return
+            if not self.model.functions[name].inline:
+                return
+        key = self.proto(node.type, name)
+        proto = self.model.protos.pop(key)
+        self.model.functions[name] = Function(name, proto, inline=inline)
+
+
+def _with_const(t: CType) -> CType:
+    return CType(t.kind, t.name, t.ref, t.length, t.expr, True, t.why)
+
+
+# ---------------------------------------------------------------------------- the compiler
+
+
+def compiler_values(headers: Sequence[str], exprs: Sequence[str], cc: str,
+                    flags: Sequence[str], warn: Callable[[str], None]
+                    ) -> dict[str, int | float]:
+    """Values of C constant expressions (in the context of ``headers``) computed by the C
+    compiler; expressions it rejects are left out.
+
+    One program evaluates them all. When it does not compile, the entries its error messages
+    point at (directly or through "in expansion of macro" notes) are dropped and it is tried
+    again; errors that point nowhere are narrowed down by halving the batch.
+    """
+    todo = list(dict.fromkeys(exprs))
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = _ValuesRunner(headers, cc, flags, tmp)
+        values = runner.evaluate(todo, depth=0)
+        if runner.problem:
+            warn(runner.problem)
+        return values
+
+
+class _ValuesRunner:
+    """Compiles and runs the constant-expression program for `compiler_values`."""
+
+    def __init__(self, headers: Sequence[str], cc: str, flags: Sequence[str],
+                 tmp: str) -> None:
+        self.headers, self.cc, self.flags, self.tmp = headers, cc, flags, tmp
+        self.problem = ""
+        self.headers_ok: bool | None = None
+
+    def evaluate(self, todo: list[str], depth: int) -> dict[str, int | float]:
+        for _attempt in range(3):
+            if not todo:
+                return {}
+            ok, result, bad = self.attempt(todo)
+            if ok:
+                return result
+            if self.problem:
+                return {}
+            keep = [e for i, e in enumerate(todo) if i not in bad]
+            if len(keep) == len(todo):
+                break
+            todo = keep
+        if len(todo) <= 1 or depth > 24:
+            return {}
+        if self.headers_ok is None:
+            self.headers_ok = self.attempt([])[0]
+            if not self.headers_ok:
+                self.problem = "the headers do not compile with the C compiler; constants " \
+                               "it would compute are left out"
+                return {}
+        half = len(todo) // 2
+        return {**self.evaluate(todo[:half], depth + 1), **self.evaluate(todo[half:], depth + 1)}
+
+    def attempt(self, todo: list[str]) -> tuple[bool, dict[str, int | float], set[int]]:
+        """(compiled and ran, values, indices of the entries the errors point at)."""
+        source, first = _values_program(self.headers, todo)
+        path = os.path.join(self.tmp, "koffi_values.c")
+        exe = os.path.join(self.tmp, "koffi_values")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(source)
+        proc = _run([self.cc, "-std=gnu11", "-w", *self.flags, path, "-o", exe],
+                    "compile the constant expressions")
+        if proc.returncode:
+            lines = {int(m[1]) for m in re.finditer(r"koffi_values\.c:(\d+):", proc.stderr)}
+            return False, {}, {(line - first) // 3 for line in lines if line >= first}
+        run = _run([exe], "run the constant-expression program")
+        if run.returncode:
+            self.problem = (f"the constant-expression program failed ({run.returncode}); "
+                            "constants the compiler computes are left out")
+            return False, {}, set()
+        values: dict[str, int | float] = {}
+        for expr, line in zip(todo, run.stdout.splitlines()):
+            kind, ivalue, fvalue = line.split(" ", 2)
+            if kind == "2":
+                values[expr] = float(fvalue)
+            else:
+                v = int(ivalue)
+                values[expr] = v if kind == "1" or v >= 0 else v + (1 << 64)
+        return True, values, set()
+
+
+def _values_program(headers: Sequence[str], exprs: Sequence[str]) -> tuple[str, int]:
+    head = [_wrapper_source(headers)]
+    lines = "\n".join(head).splitlines()
+    first = len(lines) + 1
+    body: list[str] = []
+    # Integers go through enumerators, which take integer constant expressions only (no
+    # addresses); floating values through static initializers.
+    for i, e in enumerate(exprs):
+        f = "float: 0, double: 0, long double: 0"
+        body += [
+            f"enum {{ koffi_k{i}_ = _Generic(({e}), float: 2, double: 2, long double: 2, "
+            f"default: (({e}) < 0)) }};",
+            f"enum {{ koffi_v{i}_ = _Generic(({e}), {f}, default: ({e})) }};",
+            f"static const double koffi_d{i}_ = _Generic(({e}), float: ({e}), double: ({e}), "
+            f"long double: ({e}), default: 0.0);"]
+    main = ["int main(void) {"]
+    main += [f'    __builtin_printf("%d %lld %.17g\\n", (int)koffi_k{i}_, (long long)koffi_v{i}_, '
+             f"koffi_d{i}_);" for i in range(len(exprs))]
+    main += ["    return 0;", "}", ""]
+    return "\n".join([*lines, *body, *main]), first
+
+
+def _looks_constant(tokens: list[cexpr.Token]) -> bool:
+    """Whether a macro body could be a constant expression worth asking the compiler."""
+    depth = 0
+    for t in tokens:
+        if t.text in ("(", "["):
+            depth += 1
+        elif t.text in (")", "]"):
+            depth -= 1
+            if depth < 0:
+                return False
+        elif t.text in (";", "{", "}", "#", "##", "=", ",") or t.kind == "str":
+            return False
+    return depth == 0 and bool(tokens)
+
+
+# ---------------------------------------------------------------------------- generation
+
+
+@dataclass
+class Constant:
+    """A ``#define`` constant as Python: ``value`` is an int, float, str or bytes."""
+
+    name: str
+    value: int | float | str | bytes
+
+
+def generate(headers: Sequence[str], *, lib: str, only: Sequence[str] = (), cc: str = "cc",
+             flags: Sequence[str] = (), source: str | None = None,
+             include_dirs: Sequence[str] = (), prefixes: Sequence[str] = (),
+             warn: Callable[[str], None] | None = None, command: str | None = None) -> str:
+    """The binding module (text) for ``headers``; raises `StubgenError`."""
+    warn = warn or (lambda msg: print(f"stubgen: warning: {msg}", file=sys.stderr))
+    pycparser = _pycparser()
+    pre = preprocess(headers, cc, flags)
+    files = library_files(pre, include_dirs)
+
+    def is_library(file: str, name: str | None) -> bool:
+        if file in files:
+            return True
+        return name is not None and any(name.startswith(p) for p in prefixes)
+
+    tree, skipped = parse(pre, pycparser)
+    for s in skipped:
+        warn(f"{s.file}:{s.line}: left out, pycparser cannot read it ({s.reason}): {s.text}")
+    builder = Builder(pycparser, is_library)
+    with _deep_recursion():
+        for node in tree.ext:
+            builder.add(node)
+    model = builder.model
+    if only:
+        model.functions = {n: f for n, f in model.functions.items()
+                           if any(fnmatch.fnmatchcase(n, p) for p in only)}
+    macros = _macro_constants(pre, builder, is_library)
+    _prune(model, keep_library=not only)
+    queries = _layout_queries(model)
+    pending = [e for e, v in model.exprs.items() if v is None]
+    pending += [m for m, v in macros.items() if v is None]
+    pending += [q for qs in queries.values() for q in qs.values()]
+    computed = compiler_values(headers, pending, cc, flags, warn) if pending else {}
+    for e in model.exprs:
+        if e in computed:
+            model.exprs[e] = computed[e]
+    for m in macros:
+        if macros[m] is None and m in computed:
+            macros[m] = computed[m]
+    _fill_values(model)
+    _check_layouts(model, queries, computed)
+    constants = [Constant(n, v) for n, v in macros.items() if v is not None]
+    shown = source or ", ".join(headers)
+    text = Emitter(model, lib, shown, command, _macro_notes(pre, macros, is_library),
+                   skipped).emit(constants)
+    return text
+
+
+def _macro_constants(pre: Preprocessed, builder: Builder,
+                     is_library: Callable[[str, str | None], bool]
+                     ) -> dict[str, int | float | str | bytes | None]:
+    """Library ``#define`` constants: values, None for the compiler to compute."""
+    object_like = {n: m for n, m in pre.macros.items() if m.params is None}
+    tokens: dict[str, list[cexpr.Token]] = {}
+    for n, m in object_like.items():
+        try:
+            tokens[n] = cexpr.tokenize(m.body)
+        except cexpr.Unknown:
+            tokens[n] = [cexpr.Token("op", "#")]
+    env = cexpr.Env(constants=builder.env.constants, macros=tokens,
+                    function_macros=[n for n, m in pre.macros.items() if m.params is not None],
+                    scalar=builder.scalar, sizeof=builder.sizeof,
+                    long_bits=builder.env.long_bits, char_signed=builder.env.char_signed)
+    out: dict[str, int | float | str | bytes | None] = {}
+    for m in sorted(object_like.values(), key=lambda m: m.order):
+        if m.name.startswith("_") or not m.body or not is_library(m.file, m.name):
+            continue
+        body = tokens[m.name]
+        used: set[str] = {m.name}
+        try:
+            expanded = cexpr.expand(body, env, used)
+        except cexpr.Unknown:
+            expanded = []
+        text = cexpr.string_value(expanded)
+        if text is not None:
+            out[m.name] = text
+            continue
+        if expanded:
+            try:
+                with _deep_recursion():
+                    value = cexpr.evaluate_postfix(cexpr.to_postfix(expanded, env), env)
+                out[m.name] = value.value
+                if cexpr.atomic(expanded):
+                    env.memo[m.name] = (value, frozenset(used))
+                continue
+            except (cexpr.Unknown, RecursionError):
+                pass
+        if _looks_constant(body) and not (len(body) == 1 and body[0].text == m.name):
+            out[m.name] = None
+    return out
+
+
+def _macro_notes(pre: Preprocessed, values: dict[str, int | float | str | bytes | None],
+                 is_library: Callable[[str, str | None], bool]) -> dict[str, list[str]]:
+    notes: dict[str, list[str]] = {}
+    for m in sorted(pre.macros.values(), key=lambda m: m.order):
+        if not is_library(m.file, m.name) or m.name.startswith("_"):
+            continue
+        if m.params is not None:
+            notes.setdefault("function-like macros", []).append(m.name)
+        elif not m.body:
+            notes.setdefault("empty (flags for the preprocessor)", []).append(m.name)
+        elif values.get(m.name) is None:
+            notes.setdefault("not constants", []).append(m.name)
+    return notes
+
+
+def _fill_values(model: Model) -> None:
+    """Put the compiler's values into enums, array lengths and bitfield widths."""
+    for en in model.enums.values():
+        if any(v is None for _, v in en.values):
+            en.values = [(n, v if v is not None else _int_or_none(model.exprs.get(n)))
+                         for n, v in en.values]
+            for n, v in en.values:
+                model.enumerators[n] = v
+
+    def fix(t: CType | None) -> None:
+        while t is not None:
+            if t.kind == "array" and t.length is None:
+                t.length = _int_or_none(model.exprs.get(t.expr)) if t.expr else None
+            t = t.ref
+
+    for rec in model.records.values():
+        for m in rec.members or []:
+            fix(m.type)
+            if m.bits is None and m.bits_expr:
+                m.bits = _int_or_none(model.exprs.get(m.bits_expr))
+    for td in model.typedefs.values():
+        fix(td)
+    for p in [*model.protos.values(), *(f.proto for f in model.functions.values() if f.proto)]:
+        fix(p.result)
+        for _, pt in p.params:
+            fix(pt)
+
+
+def _spelling(rec: Record) -> str | None:
+    """The C spelling of a record for sizeof/offsetof, if C code can name it."""
+    if rec.tag is not None:
+        return f"{'union' if rec.union else 'struct'} {rec.tag}"
+    return rec.name if rec.direct else None
+
+
+def _layout_queries(model: Model) -> dict[str, dict[str, str]]:
+    """For each record C can name: '#size', '#align' and member names → C expressions."""
+    out: dict[str, dict[str, str]] = {}
+    for key, rec in model.records.items():
+        spell = _spelling(rec)
+        if rec.members is None or spell is None:
+            continue
+        q = {"#size": f"sizeof({spell})", "#align": f"_Alignof({spell})"}
+        for m in rec.members:
+            if m.name and m.bits is None and not m.bits_expr:
+                q[m.name] = f"__builtin_offsetof({spell}, {m.name})"
+        out[key] = q
+    return out
+
+
+class _Layout:
+    """Sizes and alignments of model types, as koffi_typed will lay them out (same engine)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.memo: dict[str, tuple[int, int, list[int]] | None] = {}
+        self.host = host_model()
+
+    def resolve(self, t: CType) -> CType:
+        seen = 0
+        while t.kind == "typedef" and seen < 64:
+            target = self.model.typedefs.get(t.name)
+            if target is None:
+                return CType("unsupported")
+            t, seen = target, seen + 1
+        return t
+
+    def of(self, t: CType) -> tuple[int, int] | None:
+        r = self.resolve(t)
+        if r.kind == "prim":
+            prim = _PRIMS.get(r.name)
+            return self.host.scalar(prim.size_key) if prim is not None else None
+        if r.kind == "pointer":
+            return self.host.pointer, self.host.pointer
+        if r.kind == "enum":
+            en = self.model.enums.get(r.name)
+            values = [v for _, v in en.values] if en is not None else []
+            if not values or any(v is None for v in values):
+                return None
+            ints = [v for v in values if v is not None]
+            lo, hi = min(ints), max(ints)
+            fits = lo >= -(1 << 31) and hi < (1 << 31) if lo < 0 else hi < (1 << 32)
+            return (4, 4) if fits or self.host.msvc_layout else (8, self.host.int64_align)
+        if r.kind == "array" and r.ref is not None and r.length:
+            inner = self.of(r.ref)
+            return (inner[0] * r.length, inner[1]) if inner is not None else None
+        if r.kind == "record":
+            found = self.record(r.name)
+            return (found[0], found[1]) if found is not None else None
+        return None
+
+    def record(self, key: str) -> tuple[int, int, list[int]] | None:
+        """(size, alignment, byte offset of each member) of a record, or None if unknown."""
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = None  # a record cannot contain itself
+        rec = self.model.records[key]
+        if rec.members is None or rec.why:
+            return None
+        fields: list[FieldSpec] = []
+        for i, m in enumerate(rec.members):
+            sa = self.of(m.type)
+            if sa is None or (m.bits is None and m.bits_expr):
+                return None
+            user_align = rec.align if i == 0 and rec.align else None
+            if user_align is not None:
+                user_align = max(user_align, sa[1])
+            fields.append(FieldSpec(sa[0], sa[1], m.bits, user_align))
+        if not fields:
+            return None
+        placed = place_fields(fields, union=rec.union, pack=rec.pack, msvc=self.host.msvc_layout,
+                              zero_width_aligns=self.host.zero_width_aligns)
+        found = (placed.size, placed.alignment, [p // 8 for p in placed.positions])
+        self.memo[key] = found
+        return found
+
+
+def _check_layouts(model: Model, queries: dict[str, dict[str, str]],
+                   computed: Mapping[str, int | float]) -> None:
+    """Compare each record's layout with the compiler's; a record GCC packs by attribute
+    (invisible to pycparser) gets ``pack=1``; any other difference makes it opaque."""
+    layout = _Layout(model)
+    for rec in model.records.values():  # flexible arrays raise the alignment
+        if rec.flexible_type is not None and rec.members:
+            sa = layout.of(rec.flexible_type)
+            if sa is not None:
+                rec.align = sa[1]
+
+    def expected(key: str) -> dict[str, int] | None:
+        q = queries.get(key)
+        if q is None or q["#size"] not in computed or q["#align"] not in computed:
+            return None
+        return {k: int(computed[e]) for k, e in q.items() if e in computed}
+
+    def matches(key: str, want: dict[str, int]) -> bool:
+        got = layout.record(key)
+        if got is None:
+            return True  # not computable here (unsupported member): left as it is
+        size, align, offsets = got
+        if (size, align) != (want["#size"], want["#align"]):
+            return False
+        rec = model.records[key]
+        members = rec.members or []
+        return all(want.get(m.name, off) == off for m, off in zip(members, offsets) if m.name)
+
+    changed = True
+    while changed:
+        changed = False
+        for key, rec in model.records.items():
+            want = expected(key)
+            if want is None or rec.why or matches(key, want):
+                continue
+            got = layout.record(key)
+            if rec.pack is None:
+                rec.pack = 1
+                layout.memo.clear()
+                if matches(key, want):
+                    changed = True
+                    continue
+                rec.pack = None
+            layout.memo.clear()
+            rec.why = (f"its layout differs from the C compiler's (size {got[0] if got else '?'}"
+                       f", alignment {got[1] if got else '?'}; the compiler says "
+                       f"{want['#size']}, {want['#align']})")
+            changed = True
+
+
+def _int_or_none(v: int | float | None) -> int | None:
+    return v if isinstance(v, int) else None
+
+
+def _prune(model: Model, *, keep_library: bool) -> None:
+    """Keep what the functions use, and (unless ``--only``) the library's own types."""
+    needed: set[tuple[str, str]] = set()
+    stack: list[CType] = []
+
+    def push(t: CType | None) -> None:
+        if t is not None:
+            stack.append(t)
+
+    for f in model.functions.values():
+        if f.proto is not None:
+            push(f.proto.result)
+            for _, pt in f.proto.params:
+                push(pt)
+    if keep_library:
+        for kind, key in model.library:
+            push(CType(kind, key))
+    while stack:
+        t = stack.pop()
+        while t is not None:
+            item = (t.kind, t.name)
+            if t.kind in ("typedef", "record", "enum", "func") and item not in needed:
+                needed.add(item)
+                if t.kind == "typedef":
+                    push(model.typedefs.get(t.name))
+                elif t.kind == "record":
+                    rec = model.records.get(t.name)
+                    for m in (rec.members or []) if rec else []:
+                        push(m.type)
+                elif t.kind == "func":
+                    p = model.protos.get(t.name)
+                    if p is not None:
+                        push(p.result)
+                        for _, pt in p.params:
+                            push(pt)
+            t = t.ref  # type: ignore[assignment]
+    model.records = {k: r for k, r in model.records.items() if ("record", k) in needed}
+    model.enums = {k: e for k, e in model.enums.items()
+                   if ("enum", k) in needed or (keep_library and ("enum", k) in model.library)}
+    model.typedefs = {k: t for k, t in model.typedefs.items() if ("typedef", k) in needed}
+    model.protos = {k: p for k, p in model.protos.items() if ("func", k) in needed}
 
 
 # ---------------------------------------------------------------------------- emitting
 
 
-def _py_name(name: str, used: set[str]) -> str:
-    out = name.lstrip("_") + "_" if name.startswith("__") else name
-    while keyword.iskeyword(out) or out in RESERVED or out in used:
-        out += "_"
-    used.add(out)
-    return out
+_HELPERS: Final = '''
+
+def _alias(name: str, spec: str) -> koffi.Type:
+    """koffi.alias, or the type another binding registered under that name already."""
+    try:
+        return koffi.type(name)
+    except koffi.ParseError:
+        return koffi.alias(name, spec)
+
+
+def _opaque(name: str) -> koffi.Type:
+    try:
+        return koffi.type(name)
+    except koffi.ParseError:
+        return koffi.opaque(name)
+
+
+def _proto(name: str, prototype: str) -> koffi.Type:
+    try:
+        return koffi.type(name)
+    except koffi.ParseError:
+        return koffi.proto(prototype)
+
+
+def _enumeration(name: str, values: type[IntEnum]) -> koffi.Type:
+    try:
+        return koffi.type(name)
+    except koffi.ParseError:
+        return koffi.enumeration(name, values)
+'''
+
+#: Parameter type aliases: what C accepts for pointers, by pointee (see the README).
+_PARAM_ALIASES: Final = {
+    "_Buf": ("if TYPE_CHECKING:\n"
+             "    _Buf: TypeAlias = bytearray | memoryview | array.array[Any]\n"
+             "else:  # array.array is not subscriptable at run time before Python 3.12\n"
+             "    _Buf = bytearray | memoryview | array.array"),
+    "_Ref": "_Ref: TypeAlias = _T | list[_T] | koffi.Pointer[_T] | _Buf | koffi.Cast | None",
+    "_CRef": "_CRef: TypeAlias = _T | list[_T] | koffi.Pointer[_T] | _Buf | bytes | koffi.Cast"
+             " | None",
+    "_Handle": "_Handle: TypeAlias = koffi.Pointer[_T] | koffi.Cast | None",
+    "_VoidRef": "_VoidRef: TypeAlias = koffi.Pointer[Any] | _Buf | int | koffi.Cast | None",
+    "_CVoidRef": "_CVoidRef: TypeAlias = koffi.Pointer[Any] | _Buf | bytes | int | koffi.Cast"
+                 " | None",
+    "_Chars": "_Chars: TypeAlias = str | _Buf | koffi.Pointer[Any] | koffi.Cast | None",
+    "_CChars": "_CChars: TypeAlias = str | bytes | _Buf | koffi.Pointer[Any] | koffi.Cast | None",
+}
+_ALIAS_NEEDS: Final = {"_Ref": ("_T", "_Buf"), "_CRef": ("_T", "_Buf"), "_Handle": ("_T",),
+                       "_VoidRef": ("_Buf",), "_CVoidRef": ("_Buf",), "_Chars": ("_Buf",),
+                       "_CChars": ("_Buf",)}
+_STRING_PRIMS: Final = {"char": "str", "char16_t": "str16", "char32_t": "str32",
+                        "wchar_t": "wstring"}
 
 
 class Emitter:
-    def __init__(self, model: Model, lib: str, source: str) -> None:
+    """`Model` → module text."""
+
+    def __init__(self, model: Model, lib: str, source: str, command: str | None,
+                 macro_notes: dict[str, list[str]], skipped: list[Skipped]) -> None:
         self.m = model
         self.lib = lib
         self.source = source
-        self.lines: list[str] = []
-        self.used: set[str] = set()
-        self.py: dict[str, str] = {}  # C record/enum/typedef name -> Python name
-        self.skipped_types: dict[str, str] = {}
-        self.aliases: dict[str, str] = {}  # scalar typedef -> Python alias name
+        self.command = command
+        self.macro_notes = macro_notes
+        self.skipped = skipped
+        self.out: list[str] = []
+        self.used_aliases: set[str] = set()
+        self.used_names: set[str] = set()  # imports actually used
+        self.cname: dict[tuple[str, str], str] = {}  # (kind, key) -> Koffi registry name
+        self.pyname: dict[tuple[str, str], str] = {}  # (kind, key) -> Python name
+        self.fn_names: dict[str, str] = {}
+        self.opaque_why: dict[str, str] = {}
+        self.scalar_alias: dict[str, str] = {}  # typedef -> Python TypeAlias name
 
+    # --- names
+    def assign_names(self, constants: list[Constant]) -> list[tuple[str, str, int | float | str
+                                                                    | bytes]]:
+        m = self.m
+        taken: set[str] = set()
+        prim_names = set(_FAMILIES)
+        # Koffi registry names: typedefs keep theirs unless they clash with a primitive that
+        # means something else; tags yield to typedefs of the same name.
+        registry: set[str] = set()
+        for name, t in m.typedefs.items():
+            r = self.resolve(t)
+            if name in prim_names and r.kind == "prim" and _same_prim(r.name, name):
+                self.cname[("typedef", name)] = name
+                continue
+            if r.kind in ("record", "enum") and self.item(r).name == name:
+                continue  # typedef struct {...} T, typedef struct T T: one type
+            fn = r if r.kind == "func" else r.ref if r.kind == "pointer" else None
+            if fn is not None and fn.kind == "func" and fn.name == name:
+                continue  # typedef int (*T)(...): the function type T
+            self.cname[("typedef", name)] = _unique(name, registry | prim_names)
+            registry.add(self.cname[("typedef", name)])
+        for kind, items in (("record", m.records), ("enum", m.enums)):
+            for key, item in items.items():
+                base = item.name
+                cn = base
+                if cn in registry or cn in prim_names or not cn.isidentifier():
+                    prefix = key.split()[0]
+                    cn = _unique(f"{prefix}_{base}" if cn.isidentifier() else f"{prefix}_anon",
+                                 registry | prim_names)
+                registry.add(cn)
+                self.cname[(kind, key)] = cn
+        for key in m.protos:
+            cn = _unique(key, registry | prim_names)
+            registry.add(cn)
+            self.cname[("func", key)] = cn
+        # Python names: functions, then types, then enumerators, then macros.
+        for name, f in m.functions.items():
+            if f.proto is None:
+                continue
+            py = python_name(name, taken)
+            taken.add(py)
+            self.fn_names[name] = py
+        for kind, items in (("record", m.records), ("enum", m.enums)):
+            for key, item in items.items():
+                base = self.cname[(kind, key)]
+                py = python_name(base, taken)
+                if py != base and item.tag is not None and not base.startswith(
+                        key.split()[0] + "_"):
+                    py = python_name(f"{key.split()[0]}_{base}", taken)
+                taken.add(py)
+                self.pyname[(kind, key)] = py
+        for name in m.typedefs:
+            r = self.resolve(CType("typedef", name))
+            if r.kind in ("record", "enum") and self.pyname.get((r.kind, r.name)) == \
+                    python_name(name, set()):
+                continue
+            py = python_name(name, taken)
+            taken.add(py)
+            self.pyname[("typedef", name)] = py
+        consts: list[tuple[str, str, int | float | str | bytes]] = []
+        seen_values: dict[str, int | None] = {}
+        for en in m.enums.values():
+            if ("enum", en.key) not in m.library and en.tag is not None:
+                continue
+            for n, v in en.values:
+                if v is None or n in seen_values:
+                    continue
+                seen_values[n] = v
+                py = python_name(n, taken)
+                taken.add(py)
+                consts.append((n, py, v))
+        for const in constants:
+            if const.name in seen_values or const.name in m.functions:
+                continue
+            py = python_name(const.name, taken)
+            taken.add(py)
+            consts.append((const.name, py, const.value))
+        return consts
+
+    def item(self, r: CType) -> Record | Enum:
+        return self.m.records[r.name] if r.kind == "record" else self.m.enums[r.name]
+
+    # --- type resolution
     def resolve(self, t: CType) -> CType:
-        """Expand typedefs (keeping const)."""
+        """Typedefs expanded everywhere (const kept), arrays of unknown length unsupported."""
         seen = 0
-        while t.kind == "typedef" and seen < 32:
+        while t.kind == "typedef" and seen < 64:
             target = self.m.typedefs.get(t.name)
             if target is None:
-                return CType("unsupported", why=f"unknown typedef {t.name}")
-            t = CType(target.kind, target.name, target.ref, target.length,
-                      target.const or t.const, target.why)
+                return CType("unsupported", why=f"unknown type {t.name}")
+            t = _with_const(target) if t.const else target
             seen += 1
         if t.kind == "pointer" and t.ref is not None:
             return CType("pointer", ref=self.resolve(t.ref), const=t.const)
         if t.kind == "array" and t.ref is not None:
-            return CType("array", ref=self.resolve(t.ref), length=t.length)
-        if t.kind == "record":
-            rec = self.m.records.get(t.name)
-            if rec is not None and rec.members is None and rec.why:
-                return CType("opaque", t.name, why=rec.why)
-            if rec is not None and rec.members is None:
-                return CType("opaque", t.name)
+            if t.length is None:
+                return CType("unsupported", why=f"array length {t.expr or '?'} is not a "
+                             "constant")
+            return CType("array", ref=self.resolve(t.ref), length=t.length, const=t.const)
         return t
 
-    def check(self, t: CType, *, param: bool) -> None:
-        t = self.resolve(t)
-        if t.kind == "unsupported":
-            raise _Unsupported(t.why)
-        if t.kind == "pointer" and t.ref is not None:
-            if t.ref.kind == "func" and t.ref.name in self.skipped_types:
-                return
-            if t.ref.kind not in ("opaque", "record", "func"):
-                self.check(t.ref, param=False)
-            return
-        if t.kind == "opaque":
-            raise _Unsupported(f"incomplete type {t.name} by value")
-        if t.kind == "record" and t.name in self.skipped_types:
-            raise _Unsupported(f"{t.name}: {self.skipped_types[t.name]}")
-        if t.kind == "prim" and _FAMILIES.get(t.name) not in ("int", "uint", "float", "bool"):
-            raise _Unsupported(f"{t.name}")
-
-    def spell(self, t: CType) -> str:
-        t = self.resolve(t)
-        if t.kind == "pointer" and t.ref is not None:
-            inner = self.spell(t.ref)
-            pointer = f"{inner}*" if inner.endswith("*") else f"{inner} *"
-            # const data: C does not write through it (so bytes may be passed)
-            return f"const {pointer}" if self.resolve(t.ref).const and \
-                not inner.endswith("*") else pointer
-        if t.kind == "array" and t.ref is not None:
-            return f"{self.spell(t.ref)} [{t.length}]"
-        return t.name
-
-    def value_type(self, t: CType, *, param: bool, inout: bool = False) -> str:
-        """The Python type of a value of C type ``t`` (parameter or result)."""
-        t = self.resolve(t)
-        if t.kind == "void":
-            return "None"
-        if t.kind == "prim":
-            fam = _FAMILIES[t.name]
-            return {"float": "float", "bool": "bool"}.get(fam, "int")
-        if t.kind == "enum":
-            return "int" if param or t.name not in self.py else self.py[t.name]
-        if t.kind == "record":
-            return self.py.get(t.name, "Any")
-        if t.kind == "pointer" and t.ref is not None:
-            ref = t.ref
-            if ref.kind == "prim" and ref.name == "char":
-                return "_StrArg" if param else "str | None"
+    def problem(self, t: CType, *, by_value: bool = True) -> str | None:
+        """Why ``t`` cannot be used (None if it can)."""
+        r = self.resolve(t)
+        if r.kind == "unsupported":
+            return r.why
+        if r.kind == "pointer" and r.ref is not None:
+            ref = r.ref
             if ref.kind == "func":
-                if not param or ref.name in self.skipped_types:
-                    return "_Ptr"
-                return f"{self.callback_type(self.m.protos[ref.name])} | _Ptr"
-            if not param:
-                return "_Ptr"
-            if ref.kind == "void":
-                return "_VoidArg"
-            if ref.kind == "opaque":
-                return "_PtrArg"
-            elem = self.value_type(ref, param=False)
-            rec = f"{elem} | " if ref.kind == "record" else ""
-            return f"{rec}list[{elem}] | _PtrArg"
+                return self.proto_problem(ref.name)
+            if ref.kind in ("record", "void"):
+                return None
+            return self.problem(ref, by_value=False)
+        if r.kind == "array":
+            if r.length == 0 and by_value:
+                return "array of unknown length"
+            return self.problem(r.ref, by_value=by_value) if r.ref else None
+        if r.kind == "record":
+            rec = self.m.records.get(r.name)
+            if by_value and (rec is None or rec.members is None):
+                return f"incomplete type {rec.name if rec else r.name} by value"
+            if by_value and rec is not None and rec.key in self.opaque_why:
+                return f"{rec.name}: {self.opaque_why[rec.key]}"
+            return None
+        if r.kind == "func":
+            return "function type by value"
+        if r.kind == "enum":
+            en = self.m.enums.get(r.name)
+            if en is not None and any(v is None for _, v in en.values):
+                return f"enum {en.name} has values the compiler could not give"
+            return None
+        return None
+
+    def proto_problem(self, key: str) -> str | None:
+        p = self.m.protos.get(key)
+        if p is None:
+            return f"unknown function type {key}"
+        if p.variadic:
+            return "variadic callback"
+        for _, pt in p.params:
+            why = self.problem(_decay(self.resolve(pt)))
+            if why is not None:
+                return why
+        return self.problem(p.result) if self.resolve(p.result).kind != "void" else None
+
+    def spell(self, t: CType, *, param: bool = False) -> str:
+        """The Koffi type string (registry names, const kept, arrays decayed in parameters)."""
+        r = self.resolve(t)
+        if param and r.kind == "array" and r.ref is not None:
+            r = CType("pointer", ref=r.ref, const=r.ref.const)
+        const = "const " if r.const and r.kind not in ("pointer", "array") else ""
+        if r.kind == "pointer" and r.ref is not None:
+            inner = self.spell(r.ref)
+            return f"{inner}*" if inner.endswith("*") else f"{inner} *"
+        if r.kind == "array" and r.ref is not None:
+            inner = self.spell(r.ref)
+            m = re.match(r"(.*?) ((?:\[\d+\])+)$", inner)
+            if m:  # C order: int [2][3] is 2 arrays of 3
+                return f"{m[1]} [{r.length}]{m[2]}"
+            return f"{inner} [{r.length}]"
+        if r.kind in ("record", "enum"):
+            return const + self.cname[(r.kind, r.name)]
+        if r.kind == "func":
+            return self.cname[("func", r.name)]
+        return const + r.name
+
+    # --- Python types
+    def value_type(self, t: CType) -> str:
+        """The Python type of a C value coming out of C (results, members, callback args)."""
+        r = self.resolve(t)
+        if r.kind == "void":
+            return "None"
+        if r.kind == "prim":
+            return {"float": "float", "bool": "bool"}.get(_FAMILIES[r.name], "int")
+        if r.kind == "enum":
+            return self.pyname.get(("enum", r.name), "int")
+        if r.kind == "record":
+            return self.pyname[("record", r.name)]
+        if r.kind == "array" and r.ref is not None:
+            ref = self.resolve(r.ref)
+            if ref.kind == "prim" and ref.name in _STRING_PRIMS:
+                return "str"
+            return f"list[{self.value_type(ref)}]"
+        if r.kind == "pointer" and r.ref is not None:
+            ref = self.resolve(r.ref)
+            if ref.kind == "prim" and ref.name in _STRING_PRIMS:
+                return "str | None"
+            return f"koffi.Pointer[{self.pointee_type(ref)}] | None"
         return "Any"
 
-    def callback_type(self, proto: Proto) -> str:
-        args = ", ".join(self.value_type(t, param=False) for _, t in proto.params)
-        if proto.variadic:
-            return "Callable[..., Any]"
-        return f"Callable[[{args}], {self.value_type(proto.result, param=True)}]"
+    def pointee_type(self, ref: CType) -> str:
+        if ref.kind in ("void", "func") or ref.kind == "array":
+            return "Any"
+        if ref.kind == "enum":
+            return "int"
+        return self.value_type(ref)
+
+    def param_type(self, t: CType) -> str:
+        """The Python types a parameter of C type ``t`` accepts."""
+        r = self.resolve(t)
+        if r.kind == "array" and r.ref is not None:
+            r = CType("pointer", ref=r.ref)
+        if r.kind == "enum":
+            return "int"
+        if r.kind != "pointer" or r.ref is None:
+            return self.value_type(r)
+        ref = r.ref
+        if ref.kind == "func":
+            return f"{self.callback_type(ref.name)} | koffi.Pointer[Any] | None"
+        if ref.kind == "void":
+            return self.use("_CVoidRef" if ref.const else "_VoidRef")
+        if ref.kind == "prim" and ref.name in _STRING_PRIMS:
+            return self.use("_CChars" if ref.const else "_Chars")
+        if ref.kind == "record":
+            rec = self.m.records[ref.name]
+            if rec.members is None or rec.key in self.opaque_why:
+                return f"{self.use('_Handle')}[{self.pyname[('record', ref.name)]}]"
+        return f"{self.use('_CRef' if ref.const else '_Ref')}[{self.pointee_type(ref)}]"
+
+    def callback_type(self, key: str) -> str:
+        p = self.m.protos[key]
+        args = ", ".join(self.value_type(_decay(self.resolve(pt))) for _, pt in p.params)
+        result = self.resolve(p.result)
+        ret = "None" if result.kind == "void" else "Any" if result.kind == "pointer" else \
+            self.value_type(result) if result.kind != "enum" else "int"
+        return f"Callable[[{args}], {ret}]"
+
+    def use(self, alias: str) -> str:
+        self.used_aliases.add(alias)
+        return alias
 
     def inout(self, t: CType) -> bool:
         """Non-const pointers to scalars, records and pointers are read and written back."""
-        r = self.resolve(t)
+        r = _decay(self.resolve(t))
         if r.kind != "pointer" or r.ref is None or r.ref.const:
             return False
         ref = r.ref
         if ref.kind == "prim":
-            return ref.name != "char" and _FAMILIES.get(ref.name) in ("int", "uint", "float",
-                                                                      "bool")
-        return ref.kind in ("record", "enum") or (ref.kind == "pointer" and ref.ref is not None
-                                                  and ref.ref.kind != "func")
+            return ref.name not in _STRING_PRIMS
+        if ref.kind == "record":
+            rec = self.m.records[ref.name]
+            return rec.members is not None and rec.key not in self.opaque_why
+        return ref.kind in ("enum", "pointer")
 
     def annotation(self, t: CType, *, param: bool) -> str:
+        """The annotation of a parameter or result: Python type + C type."""
         r = self.resolve(t)
-        spec = self.spell(t)
         if r.kind == "void" and not param:
             return "None"
-        if r.kind == "prim" and t.kind == "typedef" and t.name in self.aliases:
-            return self.aliases[t.name]
-        if r.kind == "prim" and t.kind == "prim":
-            alias = _C_ALIASES.get(r.name, "")
-            if alias.isidentifier():
-                return f"c.{alias}"
-        if r.kind == "record" and t.kind in ("record", "typedef"):
-            return self.py.get(r.name, "Any")
+        if t.kind == "typedef" and t.name in self.scalar_alias and r.kind == "prim":
+            return self.scalar_alias[t.name]
+        if t.kind == "prim" and not t.const and _C_ALIASES.get(t.name):
+            return f"c.{_C_ALIASES[t.name]}"
+        if r.kind == "record" and not param:
+            return self.pyname[("record", r.name)]
+        spec = self.spell(t, param=param)
+        pytype = self.param_type(t) if param else self.value_type(t)
         if param and self.inout(t):
-            return f'Annotated[{self.value_type(t, param=True)}, koffi.inout("{spec}")]'
-        return f'Annotated[{self.value_type(t, param=param)}, "{spec}"]'
+            return f'Annotated[{pytype}, koffi.inout("{spec}")]'
+        return f'Annotated[{pytype}, "{spec}"]'
 
-    def emit(self, constants: list[str]) -> str:
-        out = self.lines
-        out += [
-            f'"""Typed bindings for {self.source}, generated by `python -m koffi_typed stubgen`',
-            "(do not edit; regenerate instead).",
-            '"""',
-            "",
-            "# ruff: noqa",
-            "# mypy: disable-error-code=\"empty-body\"",
-            "from __future__ import annotations",
-            "",
-            "from collections.abc import Callable",
-            "from enum import IntEnum",
-            "from typing import Annotated, Any, TypeAlias",
-            "",
-            "import koffi_typed as koffi",
-            "from koffi_typed import c",
-            "",
-            f"lib = koffi.load({self.lib!r})",
-            "",
-            f"_Ptr: TypeAlias = {_PTR} | None",
-            f"_PtrArg: TypeAlias = {_PTR} | bytes | bytearray | memoryview | None",
-            f"_VoidArg: TypeAlias = {_PTR} | bytes | bytearray | memoryview | list[Any] | int"
-            " | None",
-            f"_StrArg: TypeAlias = str | bytes | bytearray | memoryview | {_PTR} | None",
-            "",
-            "",
-            "def _known(name: str) -> koffi.Type | None:",
-            '    """The type another binding registered as ``name`` already, if any."""',
-            "    try:",
-            "        return koffi.type(name)",
-            "    except koffi.ParseError:",
-            "        return None",
-            "",
-            "",
-            "def _alias(name: str, spec: str) -> koffi.Type:",
-            "    return _known(name) or koffi.alias(name, spec)",
-            "",
-            "",
-            "def _opaque(name: str) -> koffi.Type:",
-            "    return _known(name) or koffi.opaque(name)",
-            "",
-            "",
-            "def _proto(name: str, prototype: str) -> koffi.Type:",
-            "    return _known(name) or koffi.proto(prototype)",
-        ]
-        forward = [name for kind, name in self.m.order if kind == "record"]
-        if forward:
-            out += ["", "# forward declarations (records may point to each other)"]
-            out += [f"_opaque({name!r})" for name in forward]
-        for kind, name in self.m.order:  # function types only need the forward records
-            if kind == "proto":
-                self.emit_proto(self.m.protos[name])
-        for kind, name in self.m.order:
+    # --- module
+    def emit(self, constants: list[Constant]) -> str:
+        m = self.m
+        self.mark_opaque()
+        consts = self.assign_names(constants)
+        body: list[str] = []
+        self.out = body
+        self.emit_forward()
+        self.section("scalar types")
+        for name in m.typedefs:
+            self.emit_scalar_alias(name)
+        self.section("enums")
+        for en in m.enums.values():
+            self.emit_enum(en)
+        self.section("records and function types, each after what it uses")
+        for kind, key in self.order():
             if kind == "record":
-                self.emit_record(self.m.records[name])
-            elif kind == "enum":
-                self.emit_enum(name, self.m.enums[name])
-            elif kind == "typedef":
-                self.emit_typedef(name)
-        if self.m.anon_enum_values:
-            out += ["", "# anonymous enum values"]
-            out += [f"{n} = {v}" for n, v in self.m.anon_enum_values]
-        if constants:
-            out += ["", "# #define constants", *constants]
-        out += ["", "", "# functions"]
-        for fname, proto, why in self.m.functions:
-            self.emit_function(fname, proto, why)
-        return "\n".join(out).rstrip() + "\n"
-
-    def emit_record(self, rec: Record) -> None:
-        out = self.lines
-        if rec.members is None:
-            py = _py_name(rec.name, self.used)
-            self.py[rec.name] = py
-            note = f"  # opaque: {rec.why}" if rec.why else ""
-            out += ["", f"{py} = _opaque({rec.name!r}){note}"]
-            return
-        problems = []
-        for mname, t, _bits in rec.members:
-            try:
-                self.check(t, param=False)
-            except _Unsupported as exc:
-                problems.append(f"member {mname}: {exc}")
-        if problems:
-            self.skipped_types[rec.name] = "; ".join(problems)
-            py = _py_name(rec.name, self.used)
-            self.py[rec.name] = py
-            out += ["", f"# {rec.name}: not translated ({'; '.join(problems)});"
-                    " declared opaque", f"{py} = _opaque({rec.name!r})"]
-            self.m.records[rec.name] = Record(rec.name, py, rec.union, None, "; ".join(problems))
-            return
-        py = _py_name(rec.name, self.used)
-        self.py[rec.name] = py
-        deco = "koffi.union" if rec.union else "koffi.struct"
-        if py != rec.name:
-            deco += f"(name={rec.name!r})"
-        out += ["", "", f"@{deco}", f"class {py}:"]
-        mused: set[str] = set()
-        for mname, t, bits in rec.members:
-            pm = _py_name(mname, mused)
-            if pm != mname:
-                out.append(f"    # {mname}: renamed {pm} (Python keyword or private name)")
-            r = self.resolve(t)
-            default = "0"
-            if bits is not None:
-                ann = f'Annotated[int, c.bits("{self.spell(t)}", {bits})]'
-            elif r.kind == "prim":
-                ann = self.annotation(t, param=False)
-                default = {"float": "0.0", "bool": "False"}.get(_FAMILIES[r.name], "0")
-            elif r.kind == "enum":
-                ann = f'Annotated[int, "{self.spell(t)}"]'
-            elif r.kind == "pointer":
-                pyt = "str | None" if r.ref is not None and r.ref.kind == "prim" and \
-                    r.ref.name == "char" else "_Ptr"
-                ann, default = f'Annotated[{pyt}, "{self.spell(t)}"]', "None"
-            elif r.kind == "array" and r.ref is not None and r.ref.kind == "prim" and \
-                    r.ref.name == "char":
-                ann, default = f'Annotated[str, "{self.spell(t)}"]', '""'
-            elif r.kind == "array":
-                elem = self.value_type(r.ref, param=False) if r.ref else "Any"
-                ann, default = f'Annotated[list[{elem}] | None, "{self.spell(t)}"]', "None"
-            elif r.kind == "record":
-                ann = f'Annotated[{self.py.get(r.name, "Any")} | None, "{self.spell(t)}"]'
-                default = "None"
+                self.emit_record(m.records[key])
             else:
-                ann, default = "Any", "None"
-            out.append(f"    {pm}: {ann} = {default}")
+                self.emit_proto(m.protos[key])
+        self.section("other type names")
+        for name in m.typedefs:
+            self.emit_type_alias(name)
+        self.section("")
+        del body[-3:]
+        if consts:
+            body += ["", "", "# -- constants"]
+            for cname, py, value in consts:
+                body.append(f"{py} = {_literal(value)}" + (f"  # {cname}" if py != cname
+                                                             else ""))
+        for why, names in self.macro_notes.items():
+            body.append(f"# not translated, {why}: {', '.join(sorted(set(names)))}")
+        body += ["", "", "# -- functions"]
+        for f in m.functions.values():
+            self.emit_function(f)
+        for v in m.variables:
+            body += ["", f"# {v}: not translated (exported variable; use lib.symbol({v!r}))"]
+        head = self.header()
+        return "\n".join(head + body).rstrip() + "\n"
 
-    def emit_enum(self, name: str, values: list[tuple[str, int]]) -> None:
-        py = _py_name(name, self.used)
-        self.py[name] = py
-        out = self.lines
-        out += ["", "", f"class {py}(IntEnum):"]
-        for n, v in values:
-            out.append(f"    {n} = {v}")
-        out += ["", f"koffi.enumeration({name!r}, {py})"]
-        for n, v in values:
-            out.append(f"{n} = {v}")
+    def section(self, title: str) -> None:
+        """Start a section; one that stays empty is dropped again by `emit`."""
+        while self.out and self.out[-1].startswith("# -- "):
+            del self.out[-3:]
+        self.out += ["", "", f"# -- {title}"]
 
-    def emit_typedef(self, name: str) -> None:
-        t = self.m.typedefs[name]
-        out = self.lines
+    def header(self) -> list[str]:
+        body = "\n".join(self.out)
+        aliases = set(self.used_aliases)
+        for alias in self.used_aliases:
+            aliases.update(a for a in _ALIAS_NEEDS.get(alias, ()) if a != "_T")
+        need_t = any("_T" in _ALIAS_NEEDS.get(a, ()) for a in aliases)
+        definitions = (['_T = TypeVar("_T")'] if need_t else []) + [
+            _PARAM_ALIASES[a] for a in _PARAM_ALIASES if a in aliases]
+        helpers = [ch.strip("\n") for ch in _HELPERS.split("\n\n\n")
+                   if any(re.search(rf"\b{h}\(", body) and f"def {h}(" in ch
+                          for h in ("_alias", "_opaque", "_proto", "_enumeration"))]
+        text = "\n".join([body, *definitions, *helpers])
+        names = {node.id for node in ast.walk(ast.parse(text))  # names read, not defined
+                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+        def uses(name: str) -> bool:
+            return name in names
+
+        typing_names = [n for n in ("Annotated", "Any", "TYPE_CHECKING", "TypeAlias", "TypeVar")
+                        if uses(n)]
+        generated = "generated by `python -m koffi_typed stubgen`"
+        lines = [f'"""Typed bindings for {self.source} ({self.lib}), {generated}.', ""]
+        if self.command:
+            lines += ["Regenerate it, do not edit it::", "", f"    {self.command}"]
+        else:
+            lines += ["Regenerate it, do not edit it."]
+        lines += ['"""', "", "# ruff: noqa", '# mypy: disable-error-code="empty-body"',
+                  "from __future__ import annotations", ""]
+        if uses("array"):
+            lines.append("import array")
+        if uses("Callable"):
+            lines.append("from collections.abc import Callable")
+        if uses("IntEnum"):
+            lines.append("from enum import IntEnum")
+        if typing_names:
+            lines.append(f"from typing import {', '.join(typing_names)}")
+        lines += ["", "import koffi_typed as koffi"]
+        if uses("c"):
+            lines.append("from koffi_typed import c")
+        lines += ["", f"lib = koffi.load({self.lib!r})"]
+        if self.skipped:
+            lines += ["", "# left out, pycparser cannot read them:"]
+            lines += [f"#   {s.file}:{s.line}: {s.text[:120]}" for s in self.skipped]
+        for h in helpers:
+            lines += ["", "", h]
+        if definitions:
+            lines += ["", "", *definitions]
+        return lines
+
+    def mark_opaque(self) -> None:
+        """Records that cannot be translated become opaque (reason kept), to a fixed point."""
+        changed = True
+        while changed:
+            changed = False
+            for key, rec in self.m.records.items():
+                if rec.members is None or key in self.opaque_why:
+                    continue
+                why = rec.why
+                for mem in rec.members if not why else []:
+                    if mem.bits is None and mem.bits_expr:
+                        why = f"member {mem.name}: bitfield width is not a constant"
+                        break
+                    problem = self.problem(self.member_type(mem))
+                    if problem is not None:
+                        why = f"member {mem.name or 'anonymous'}: {problem}"
+                        break
+                if why:
+                    self.opaque_why[key] = why
+                    changed = True
+
+    def order(self) -> list[tuple[str, str]]:
+        """Records and function types, each after what it needs by value (depth first)."""
+        m = self.m
+        done: set[tuple[str, str]] = set()
+        active: set[tuple[str, str]] = set()
+        out: list[tuple[str, str]] = []
+
+        def deps(item: tuple[str, str]) -> list[tuple[str, str]]:
+            found: list[tuple[str, str]] = []
+            types: list[CType] = []
+            if item[0] == "record":
+                rec = m.records[item[1]]
+                if rec.members is not None and item[1] not in self.opaque_why:
+                    types = [mem.type for mem in rec.members]
+            else:
+                p = m.protos[item[1]]
+                types = [p.result, *(pt for _, pt in p.params)]
+            for t in types:
+                r = self.resolve(t)
+                while r.kind == "array" and r.ref is not None:
+                    r = r.ref
+                if r.kind == "record":
+                    found.append(("record", r.name))
+                elif r.kind == "pointer" and r.ref is not None:
+                    ref = r.ref
+                    while ref.kind == "pointer" and ref.ref is not None:
+                        ref = ref.ref
+                    if ref.kind == "func" and ref.name in m.protos:
+                        found.append(("func", ref.name))
+            return found
+
+        roots = [("record", k) for k in m.records] + [("func", k) for k in m.protos]
+        for root in roots:
+            if root in done:
+                continue
+            stack: list[tuple[tuple[str, str], Iterator[tuple[str, str]]]] = [
+                (root, iter(deps(root)))]
+            active.add(root)
+            while stack:
+                item, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    stack.pop()
+                    active.discard(item)
+                    done.add(item)
+                    out.append(item)
+                elif nxt not in done and nxt not in active:
+                    active.add(nxt)
+                    stack.append((nxt, iter(deps(nxt))))
+        return out
+
+    def emit_forward(self) -> None:
+        out = self.out
+        defined = [k for k, r in self.m.records.items()
+                   if r.members is not None and k not in self.opaque_why]
+        if defined:
+            out += ["", "", "# -- C names of the records, so that pointers may refer to them early"]
+            out += [f"_opaque({self.cname[('record', k)]!r})" for k in defined]
+        for key, rec in self.m.records.items():
+            if rec.members is not None and key not in self.opaque_why:
+                continue
+            py = self.pyname[("record", key)]
+            why = self.opaque_why.get(key, "")
+            note = f"not translated ({why})" if why else "declared, never defined"
+            out += ["", "", f"class {py}:",
+                    f'    """Opaque C {"union" if rec.union else "struct"} '
+                    f'{self.cname[("record", key)]} ({note}): only pointers to it are used."""',
+                    "", f"    __koffi_type__ = _opaque({self.cname[('record', key)]!r})"]
+
+    def emit_scalar_alias(self, name: str) -> None:
         r = self.resolve(CType("typedef", name))
+        if r.kind != "prim":
+            return
+        py = self.pyname.get(("typedef", name))
+        if py is None:
+            return
+        pyt = self.value_type(r)
+        cn = self.cname.get(("typedef", name), name)
+        self.scalar_alias[name] = py
+        if cn in _FAMILIES:
+            self.out += ["", f"{py}: TypeAlias = Annotated[{pyt}, {cn!r}]"]
+        else:
+            self.out += ["", f"{py}: TypeAlias = Annotated[{pyt}, _alias({cn!r}, "
+                         f"{self.spell(r)!r})]"]
+
+    def emit_type_alias(self, name: str) -> None:
+        """Typedefs of records, enums, pointers and function types."""
+        if name in self.scalar_alias:
+            return
+        t = self.m.typedefs[name]
+        r = self.resolve(t)
+        py = self.pyname.get(("typedef", name))
+        cn = self.cname.get(("typedef", name))
+        out = self.out
         if r.kind == "unsupported":
-            self.skipped_types[name] = r.why
             out += ["", f"# typedef {name}: not translated ({r.why})"]
             return
-        if r.kind == "record" and t.kind == "record":
-            out += ["", f"_alias({name!r}, {r.name!r})"]
-            if name not in self.used:
-                self.used.add(name)
-                out.append(f"{name} = {self.py.get(r.name, 'Any')}")
+        if r.kind in ("record", "enum"):
+            target = self.pyname.get((r.kind, r.name))
+            if py is not None and target is not None and py != target:
+                out += ["", f"{py} = {target}"]
+            if cn is not None and cn != self.cname[(r.kind, r.name)]:
+                out.append(f"_alias({cn!r}, {self.spell(r)!r})")
             return
-        spec = self.spell(CType("typedef", name))
-        if r.kind == "prim" and _FAMILIES.get(r.name) in ("int", "uint", "float", "bool"):
-            py = _py_name(name, self.used)
-            pyt = self.value_type(r, param=False)
-            self.aliases[name] = py
-            if name in _FAMILIES:  # size_t & co. are Koffi primitives already
-                out += ["", f"{py}: TypeAlias = Annotated[{pyt}, {name!r}]"]
-                return
-            out += ["", f"{py}: TypeAlias = Annotated[{pyt}, _alias({name!r}, {spec!r})]"]
+        if r.kind == "func" or cn is None:
             return
-        out += ["", f"_alias({name!r}, {spec!r})"]
+        if r.kind == "pointer" and r.ref is not None and r.ref.kind == "func" and \
+                self.proto_problem(r.ref.name) is not None:
+            out += ["", f"# typedef {name}: not translated ({self.proto_problem(r.ref.name)})"]
+            return
+        why = self.problem(r)
+        if why is not None:
+            out += ["", f"# typedef {name}: not translated ({why})"]
+            return
+        if cn == self.spell(r) or (r.kind == "pointer" and r.ref is not None and r.ref.kind ==
+                                   "func" and self.cname[("func", r.ref.name)] == cn):
+            return
+        out += ["", f"_alias({cn!r}, {self.spell(r)!r})"]
 
-    def emit_proto(self, proto: Proto) -> None:
-        out = self.lines
-        try:
-            for _, t in proto.params:
-                self.check(t, param=True)
-            self.check(proto.result, param=False)
-        except _Unsupported as exc:
-            self.skipped_types[proto.name] = str(exc)
-            out += ["", f"# function type {proto.name}: not translated ({exc})"]
+    def emit_enum(self, en: Enum) -> None:
+        if en.tag is None and not en.direct and en.name == "anonymous":
+            return  # enum { A, B };: only its constants
+        py = self.pyname[("enum", en.key)]
+        cn = self.cname[("enum", en.key)]
+        out = self.out
+        if any(v is None for _, v in en.values):
+            out += ["", f"# enum {cn}: not translated (values the compiler could not give)"]
             return
-        py = _py_name(proto.name, self.used)
-        out += ["", f"{py} = _proto({proto.name!r}, {self.prototype(proto)!r})"]
+        out += ["", "", f"class {py}(IntEnum):"]
+        used: set[str] = set()
+        for n, v in en.values:
+            pn = _enum_member_name(n, used)
+            used.add(pn)
+            out.append(f"    {pn} = {v}" + (f"  # {n}" if pn != n else ""))
+        if not en.values:
+            out.append("    pass")
+        out += ["", f"_enumeration({cn!r}, {py})"]
 
-    def prototype(self, proto: Proto) -> str:
-        params = [f"{self.spell(t)}{' ' + n if n else ''}".replace("* ", "*")
-                  for n, t in proto.params]
-        if proto.variadic:
+    def emit_proto(self, p: Proto) -> None:
+        why = self.proto_problem(p.key)
+        cn = self.cname[("func", p.key)]
+        if why is not None:
+            self.out += ["", f"# function type {cn}: not translated ({why})"]
+            return
+        self.out += ["", f"_proto({cn!r}, {self.prototype(p, cn)!r})"]
+
+    def prototype(self, p: Proto, name: str) -> str:
+        params = [self.spell(t, param=True) for _, t in p.params]
+        if p.variadic:
             params.append("...")
-        result = self.spell(proto.result)
+        result = self.spell(p.result)
         sep = "" if result.endswith("*") else " "
-        return f"{result}{sep}{proto.name}({', '.join(params) or 'void'})"
+        return f"{result}{sep}{name}({', '.join(params) or 'void'})"
 
-    def emit_function(self, name: str, proto: Proto | None, why: str) -> None:
-        out = self.lines
-        if proto is None:
-            out += ["", f"# {name}: not translated ({why})"]
+    def emit_record(self, rec: Record) -> None:
+        if rec.members is None or rec.key in self.opaque_why:
             return
-        try:
-            for _, t in proto.params:
-                self.check(t, param=True)
-            self.check(proto.result, param=False)
-        except _Unsupported as exc:
-            out += ["", f"# {name}: not translated ({exc})"]
+        py = self.pyname[("record", rec.key)]
+        cn = self.cname[("record", rec.key)]
+        args = []
+        if py != cn:
+            args.append(f"name={cn!r}")
+        if rec.pack is not None:
+            args.append(f"pack={rec.pack}")
+        deco = "koffi.union" if rec.union else "koffi.struct"
+        out = self.out
+        out += ["", "", f"@{deco}({', '.join(args)})" if args else f"@{deco}",
+                f"class {py}(koffi.Record):",
+                f'    """C type ``{self.c_spelling(rec)}`` ({os.path.basename(rec.file)})."""',
+                ""]
+        lines: list[tuple[str, str, str, bool]] = []
+        anon = padding = 0
+        for i, mem in enumerate(rec.members):
+            if mem.padding:
+                cname, padding = f"_{padding}", padding + 1
+            elif mem.name is None:
+                cname, anon = f"anon_{anon}", anon + 1
+            else:
+                cname = mem.name
+            ann, default = self.member_annotation(mem)
+            if i == 0 and rec.align:
+                ann = f"Annotated[{ann}, c.align({rec.align})]"
+            lines.append((cname, ann, default, mem.padding))
+        avoid = {w for _, ann, _, _ in lines for w in re.findall(r"(?<![\w.'\"])[A-Za-z_]\w*",
+                                                              re.sub(r"'[^']*'|\"[^\"]*\"",
+                                                                     "", ann))}
+        used: set[str] = set()
+        if rec.flexible:
+            out.append(f"    # flexible array member {rec.flexible}[] left out")
+        for cname, ann, default, pad in lines:
+            if pad:  # an unnamed bitfield: a Koffi padding member
+                out.append(f"    {cname}: {ann} = {default}")
+                continue
+            pm = _member_name(cname, used, avoid)
+            used.add(pm)
+            note = f"  # {cname}" if pm != cname else ""
+            out.append(f"    {pm}: {ann} = {default}{note}")
+
+    def c_spelling(self, rec: Record) -> str:
+        """How C code names the record (``struct tm``, ``SDL_Event``), or a description."""
+        if rec.tag is not None:
+            return f"{'union' if rec.union else 'struct'} {rec.tag}"
+        if rec.direct:
+            return rec.name
+        return f"anonymous {'union' if rec.union else 'struct'}"
+
+    def member_type(self, mem: Member) -> CType:
+        """A member's type; a function pointer Koffi cannot describe is kept as ``void *``."""
+        r = self.resolve(mem.type)
+        if r.kind == "pointer" and r.ref is not None and r.ref.kind == "func" and \
+                self.proto_problem(r.ref.name) is not None:
+            return CType("pointer", ref=CType("void", "void"))
+        return mem.type
+
+    def member_annotation(self, mem: Member) -> tuple[str, str]:
+        t = self.member_type(mem)
+        r = self.resolve(t)
+        spec = self.spell(t)
+        if mem.bits is not None:
+            return f'Annotated[int, c.bits("{spec}", {mem.bits})]', "0"
+        if r.kind == "prim":
+            default = {"float": "0.0", "bool": "False"}.get(_FAMILIES[r.name], "0")
+            if t.kind == "typedef" and t.name in self.scalar_alias:
+                return self.scalar_alias[t.name], default
+            alias = _C_ALIASES.get(r.name)
+            if alias:
+                return f"c.{alias}", default
+            return f'Annotated[{self.value_type(r)}, "{spec}"]', default
+        if r.kind == "enum":
+            return f'Annotated[int, "{spec}"]', "0"
+        if r.kind == "pointer":
+            return f'Annotated[{_quoted(self.value_type(r))}, "{spec}"]', "None"
+        if r.kind == "array" and r.ref is not None:
+            ref = self.resolve(r.ref)
+            if ref.kind == "prim" and ref.name in _STRING_PRIMS:
+                return f'Annotated[str, "{spec}"]', '""'
+            return f'Annotated[{_quoted(self.value_type(r))}, "{spec}"]', "koffi.ZERO"
+        if r.kind == "record":
+            return self.pyname[("record", r.name)], "koffi.ZERO"
+        return f'Annotated[Any, "{spec}"]', "koffi.ZERO"
+
+    def emit_function(self, f: Function) -> None:
+        out = self.out
+        if f.proto is None:
+            out += ["", f"# {f.name}: not translated ({f.why})"]
             return
-        if not _exported(self.lib, name):
-            out += ["", f"# {name}: not translated (not exported by {self.lib})"]
+        p = f.proto
+        problems = [self.problem(_decay(self.resolve(t))) for _, t in p.params]
+        if self.resolve(p.result).kind not in ("void",):
+            problems.append(self.problem(p.result))
+        why = next((w for w in problems if w is not None), None)
+        if why is not None:
+            out += ["", f"# {f.name}: not translated ({why})"]
             return
-        py = _py_name(name, self.used)
-        if proto.variadic:
-            out += ["", f"{py} = lib.func({self.prototype(proto)!r})"]
+        if not _exported(self.lib, f.name):
+            what = "inline function, " if f.inline else ""
+            out += ["", f"# {f.name}: not translated ({what}not exported by {self.lib})"]
             return
-        pused: set[str] = set()
+        py = self.fn_names[f.name]
+        if p.variadic:  # the mypy plugin types the prototype; enums come out as int there
+            rr = self.resolve(p.result)
+            result = "None" if rr.kind == "void" else "int" if rr.kind == "enum" else \
+                self.value_type(p.result)
+            out += ["", f"{py}: koffi.Function[..., {result}] = lib.func("
+                    f"{self.prototype(p, f.name)!r})"]
+            return
+        used: set[str] = set()
         params = []
-        for i, (pname, t) in enumerate(proto.params):
-            pn = _py_name(pname or f"arg{i}", pused)
+        for i, (pname, t) in enumerate(p.params):
+            pn = python_name(pname or f"arg{i}", used)
+            used.add(pn)
             params.append(f"{pn}: {self.annotation(t, param=True)}")
-        deco = "@lib.function" if py == name else f"@lib.function({name!r})"
-        result = self.annotation(proto.result, param=False)
+        deco = "@lib.function" if py == f.name else f"@lib.function({f.name!r})"
+        result = self.annotation(p.result, param=False)
         sig = f"def {py}({', '.join(params)}) -> {result}: ..."
         out += ["", "", deco]
         if len(sig) <= 100:
             out.append(sig)
         else:
             out.append(f"def {py}(")
-            out += [f"    {p}," for p in params]
+            out += [f"    {prm}," for prm in params]
             out.append(f") -> {result}: ...")
+
+
+def _quoted(annotation: str) -> str:
+    """Pointee classes quoted: a record may point to one defined further down."""
+    return re.sub(r"koffi\.Pointer\[(\w+)\]", lambda m: f'koffi.Pointer["{m[1]}"]'
+                  if m[1] not in ("int", "float", "bool", "Any", "str") else m[0], annotation)
+
+
+def _decay(r: CType) -> CType:
+    """An array parameter is a pointer to its first element."""
+    if r.kind == "array" and r.ref is not None:
+        return CType("pointer", ref=r.ref)
+    return r
+
+
+def _same_prim(canon: str, name: str) -> bool:
+    """Whether the Koffi primitive ``name`` is the C type ``canon``."""
+    return _FAMILIES.get(canon) == _FAMILIES.get(name) and _SIZES.get(canon) == \
+        _SIZES.get(name)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _literal(value: int | float | str | bytes) -> str:
+    if isinstance(value, float) and value != value:
+        return 'float("nan")'
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return f'float("{value}")'
+    return repr(value)
 
 
 _LIBS: dict[str, Any] = {}
@@ -731,234 +2159,72 @@ def _exported(lib: str, name: str) -> bool:
             handle = _LIBS[lib] = ctypes.CDLL(lib)
         except OSError:
             return True  # cannot check here: trust the header
-    return hasattr(handle, name)
-
-
-# ---------------------------------------------------------------------------- preprocessing
-
-
-_MARKER = re.compile(r'^# (\d+) "([^"]*)"((?: \d)*)\s*$')
-
-
-def preprocess(headers: Sequence[str], cc: str, flags: Sequence[str]) -> tuple[str, set[str],
-                                                                                list[str]]:
-    """(preprocessed text, the header files themselves, #define lines of those headers)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        wrapper = os.path.join(tmp, "koffi_stubgen.c")
-        with open(wrapper, "w", encoding="utf-8") as f:
-            for h in headers:
-                if os.path.exists(h):
-                    f.write(f'#include "{os.path.abspath(h)}"\n')
-                else:
-                    f.write(f"#include <{h}>\n")
-        cmd = [cc, "-E", "-dD", *CPP_FLAGS, *flags, wrapper]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode:
-            raise SystemExit(f"stubgen: {' '.join(cmd)} failed:\n{proc.stderr}")
-    text = proc.stdout
-    mains: set[str] = set()
-    defines: list[str] = []
-    code: list[str] = []
-    current = ""
-    for line in text.splitlines():
-        m = _MARKER.match(line)
-        if m:
-            if "1" in m[3].split() and current == wrapper:  # entered from the wrapper
-                mains.add(m[2])
-            current = m[2]
-            code.append(line)
-            continue
-        if line.startswith("#define ") or line.startswith("#undef "):
-            if current in mains and line.startswith("#define "):
-                defines.append(line[len("#define "):])
-            code.append("")
-            continue
-        code.append(line)
-    return "\n".join(code), mains, defines
-
-
-_INT_RE = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
-
-
-def constants(defines: list[str], known: dict[str, int]) -> list[str]:
-    """Integer ``#define`` constants as Python, and comments for the others."""
-    lines: list[str] = []
-    skipped: dict[str, list[str]] = {}
-    for d in defines:
-        m = re.match(r"([A-Za-z_]\w*)(\(?)\s*(.*)$", d)
-        if not m:
-            continue
-        name, paren, body = m[1], m[2], m[3].strip()
-        if name.startswith("_"):
-            skipped.setdefault("reserved or include-guard names", []).append(name)
-            continue
-        if paren:
-            skipped.setdefault("function-like macros", []).append(name)
-            continue
-        if not body:
-            skipped.setdefault("empty (flags for the preprocessor)", []).append(name)
-            continue
-        value = _eval_int(body, known)
-        if value is None:
-            if body.startswith('"'):
-                skipped.setdefault("string values", []).append(name)
-            else:
-                skipped.setdefault("not integer constant expressions", []).append(name)
-            continue
-        known[name] = value
-        if keyword.iskeyword(name) or name in RESERVED:
-            skipped.setdefault("names that are Python keywords", []).append(name)
-            continue
-        lines.append(f"{name} = {value}")
-    for why, names in skipped.items():
-        lines.append(f"# not translated, {why}: {', '.join(sorted(names))}")
-    return lines
-
-
-def _eval_int(body: str, known: dict[str, int]) -> int | None:
-    expr = _INT_RE.sub(lambda m: str(int(m[1], 0) if not (m[1].startswith("0") and len(m[1]) > 1
-                                                          and m[1][1] not in "xX")
-                                     else int(m[1], 8)), body)
-    expr = re.sub(r"\(\s*(?:unsigned\s+|signed\s+)?(?:int|long|char|short)\s*\)", "", expr)
     try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
-        return None
-    try:
-        value = _eval_node(tree.body, known)
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return None
-    return value
+        handle[name]  # not getattr: ctypes refuses dunder names there
+    except AttributeError:
+        return False
+    return True
 
 
-def _eval_node(node: ast.AST, known: dict[str, int]) -> int:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int) and \
-            not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in known:
-        return known[node.id]
-    if isinstance(node, ast.UnaryOp):
-        v = _eval_node(node.operand, known)
-        if isinstance(node.op, ast.USub):
-            return -v
-        if isinstance(node.op, ast.UAdd):
-            return v
-        if isinstance(node.op, ast.Invert):
-            return ~v
-    if isinstance(node, ast.BinOp):
-        a, b = _eval_node(node.left, known), _eval_node(node.right, known)
-        ops: dict[type, Any] = {ast.Add: int.__add__, ast.Sub: int.__sub__,
-                                ast.Mult: int.__mul__, ast.BitOr: int.__or__,
-                                ast.BitAnd: int.__and__, ast.BitXor: int.__xor__,
-                                ast.LShift: int.__lshift__, ast.RShift: int.__rshift__}
-        op = ops.get(type(node.op))
-        if op is not None and (not isinstance(node.op, ast.LShift) or b < 256):
-            result: int = op(a, b)
-            return result
-    raise ValueError("not an integer constant")
-
-
-# ---------------------------------------------------------------------------- entry points
-
-
-def generate(headers: Sequence[str], *, lib: str, only: Sequence[str] = (), cc: str = "cc",
-             flags: Sequence[str] = (), source: str | None = None) -> str:
-    """The binding module (text) for ``headers``."""
-    pycparser = _pycparser()
-    text, mains, defines = preprocess(headers, cc, flags)
-    parser = pycparser.CParser()
-    try:
-        tree = parser.parse(text, "<stubgen>")
-    except pycparser.plyparser.ParseError as exc:
-        raise SystemExit(f"stubgen: pycparser cannot read the preprocessed headers: {exc}"
-                         ) from None
-    builder = Builder(pycparser.c_ast)
-    for node in tree.ext:
-        coord = getattr(node, "coord", None)
-        file = getattr(coord, "file", "") or ""
-        in_main = file in mains
-        name = getattr(node, "name", None) or (node.decl.name if isinstance(
-            node, pycparser.c_ast.FuncDef) else None)
-        wanted = in_main and (not only or (name is not None and any(
-            fnmatch.fnmatchcase(name, pat) for pat in only)))
-        if isinstance(node, pycparser.c_ast.Typedef) or wanted or (
-                isinstance(node, pycparser.c_ast.Decl) and not isinstance(
-                    node.type, pycparser.c_ast.FuncDecl)):
-            builder.in_main = in_main
-            builder.add(node, wanted)
-    model = builder.model
-    _prune(model, keep=set() if only else builder.main_items)
-    known = dict(builder._enum_consts)
-    consts = constants(defines, known)
-    shown = source or ", ".join(os.path.basename(h) for h in headers)
-    return Emitter(model, lib, shown).emit(consts)
-
-
-def _prune(model: Model, *, keep: set[tuple[str, str]]) -> None:
-    """Keep the types the functions need and those declared in the headers (``keep``)."""
-    needed: set[tuple[str, str]] = set()
-
-    def visit(t: CType | None) -> None:
-        while t is not None:
-            if t.kind == "typedef" and ("typedef", t.name) not in needed:
-                needed.add(("typedef", t.name))
-                visit(model.typedefs.get(t.name))
-                if model.typedefs.get(t.name) is not None and \
-                        model.typedefs[t.name].kind == "pointer":
-                    ref = model.typedefs[t.name].ref
-                    if ref is not None and ref.kind == "func":
-                        visit(ref)
-            if t.kind == "record" and ("record", t.name) not in needed:
-                needed.add(("record", t.name))
-                rec = model.records.get(t.name)
-                for _, mt, _ in (rec.members or []) if rec else []:
-                    visit(mt)
-            if t.kind == "enum":
-                needed.add(("enum", t.name))
-            if t.kind == "func" and ("proto", t.name) not in needed:
-                needed.add(("proto", t.name))
-                p = model.protos.get(t.name)
-                if p is not None:
-                    visit(p.result)
-                    for _, pt in p.params:
-                        visit(pt)
-            t = t.ref
-
-    for _, proto, _ in model.functions:
-        if proto is not None:
-            visit(proto.result)
-            for _, pt in proto.params:
-                visit(pt)
-    for item in list(keep):
-        kind, name = item
-        visit(CType("func" if kind == "proto" else kind, name))
-    model.order = [item for item in model.order if item in needed]
-    if not keep:
-        model.anon_enum_values = []
+# ---------------------------------------------------------------------------- command line
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``stubgen HEADER... --lib LIB [-o OUT] [--only PATTERNS]``."""
+    """Command line: ``stubgen HEADER... --lib LIB [-o OUT] [options]``; exit status 2 on
+    errors, which are printed without a traceback."""
     ap = argparse.ArgumentParser(prog="python -m koffi_typed stubgen",
                                  description="Generate typed koffi_typed bindings from C headers.")
     ap.add_argument("headers", nargs="+", help="header files or <system> header names")
     ap.add_argument("--lib", required=True, help="shared library to load (e.g. libz.so.1)")
     ap.add_argument("-o", "--output", help="output file (default: stdout)")
     ap.add_argument("--only", default="", help="comma-separated fnmatch patterns of functions")
+    ap.add_argument("--include-dir", action="append", default=[], dest="include_dirs",
+                    help="headers under this directory belong to the library (repeatable)")
+    ap.add_argument("--prefix", action="append", default=[], dest="prefixes",
+                    help="declarations whose names start with this belong to the library "
+                    "(repeatable)")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"), help="C compiler (cc)")
     ap.add_argument("-D", dest="defines", action="append", default=[], help="preprocessor "
                     "define")
     ap.add_argument("-I", dest="includes", action="append", default=[], help="include dir")
+    ap.add_argument("--command", help="the regeneration command the module's docstring shows")
     args = ap.parse_args(argv)
     flags = [f"-D{d}" for d in args.defines] + [f"-I{i}" for i in args.includes]
     only = [p.strip() for p in args.only.split(",") if p.strip()]
-    text = generate(args.headers, lib=args.lib, only=only, cc=args.cc, flags=flags)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    shown: list[str] = []
+    skip = False
+    for a in argv if argv is not None else sys.argv[1:]:
+        if skip or a in ("-o", "--output", "--command"):
+            skip = not skip
+            continue
+        if not a.startswith(("-o", "--output=", "--command=")):
+            shown.append(_shell_quote(a))
+    command = args.command or "python -m koffi_typed stubgen " + " ".join(shown) + " -o <output>"
+    try:
+        text = generate(args.headers, lib=args.lib, only=only, cc=args.cc, flags=flags,
+                        include_dirs=args.include_dirs, prefixes=args.prefixes,
+                        command=command)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            sys.stdout.write(text)
+    except StubgenError as exc:
+        print(f"stubgen: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"stubgen: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback: say what broke and where to report it
+        print(f"stubgen: internal error ({type(exc).__name__}: {exc}); please report it with "
+              "the headers and the command line", file=sys.stderr)
+        return 2
     return 0
+
+
+def _shell_quote(arg: str) -> str:
+    return arg if re.fullmatch(r"[\w@%+=:,./-]+", arg) else "'" + arg.replace("'", "'\\''") + \
+        "'"
 
 
 if __name__ == "__main__":

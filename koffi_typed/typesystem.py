@@ -255,7 +255,8 @@ def _prim_kind(prim: Prim, model: DataModel) -> tuple[str, int, int]:
         return kind, size, align
     if prim.family in ("int", "uint"):
         native = "be" if model.big_endian else "le"
-        return _int_kind(size, prim.family == "int", prim.swap not in ("", native)), size, align
+        signed = prim.family == "int" and (model.char_signed or not prim.plain_char)
+        return _int_kind(size, signed, prim.swap not in ("", native)), size, align
     if prim.family == "WideString":
         return ("String16" if model.wchar == 2 else "String32"), size, align
     return prim.family, size, align

@@ -99,23 +99,25 @@ def main(argv: list[str]) -> int:
                 "status": status,
                 "expected": str(expected),
                 "got": outcome[1][:500],
-                "c": lg.render_with_dependencies(batch, sig.record),
+                "c": tad.describe(batch, sig),
             })
 
     tad.record = record
+    family_signatures = 0
     for b in spec["batches"]:
         batch = lg.batch_from_json(json.dumps(b["records"]))
         classes = lg.declare(batch, koffi, c)
         ktypes = {name: koffi.type(cls) for name, cls in classes.items()}
-        filler = abigen.Filler(batch, classes, koffi)
+        filler = abigen.Filler(batch, classes, koffi, spec["char_signed"])
         chosen = {r.name: abigen.union_choice(r, ktypes[r.name])
                   for r in batch if r.kind == "union"}
         if chosen != b["chosen"]:
             # The library's checksums follow the host's choice (from koffi.abi.layout for
             # this target); a different choice here means the two layouts disagree.
             setup_errors.append(f"union members chosen here {chosen} != host {b['chosen']}")
-        sigs = [abigen.Signature(name, rec, args, give)
-                for name, rec, args, give in b["signatures"]]
+        sigs = [abigen.Signature.from_json(data) for data in b["signatures"]]
+        if b["families"]:
+            family_signatures += len(sigs)
         lib = koffi.load(b["library"])
         cdll = ctypes.CDLL(b["library"])
         cts = tad.ctypes_types(batch, ktypes)
@@ -124,11 +126,23 @@ def main(argv: list[str]) -> int:
         for sig in sigs:
             tad.run_signature(sig, rnd, batch, ktypes, filler, lib, cdll, cts)
 
+    import abi_examples
+
+    examples: dict[str, tuple[str, str]] = {}
+    for name, check in abi_examples.EXAMPLES.items():
+        def run_example(check: Any = check) -> str:
+            check(koffi.load(spec["examples"]), koffi, spec["char_signed"])
+            return "passed"
+
+        examples[name] = tad.run_forked(run_example)
+
     result = {
+        "examples": examples,
         "python": sys.version.split()[0],
         "machine": platform.machine(),
         "pointer_bits": ctypes.sizeof(ctypes.c_void_p) * 8,
         "signatures": tad.SIGNATURES[0],
+        "family_signatures": family_signatures,
         "koffi": dict(tad.COUNTS["koffi"]),
         "ctypes": dict(tad.COUNTS["ctypes"]),
         "unsupported": dict(tad.UNSUPPORTED.most_common()),

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import abi_examples
 import abigen
 import cbuild
 import layoutgen as lg
@@ -48,9 +49,11 @@ from layoutgen import Record
 
 BATCH = 16
 N_BATCHES = int(os.environ.get("KOFFI_ABI_CROSS_BATCHES", "12"))
+N_FAMILY_BATCHES = int(os.environ.get("KOFFI_ABI_CROSS_FAMILY_BATCHES", "2"))
 JOBS = max(1, int(os.environ.get("KOFFI_ABI_CROSS_JOBS", str(os.cpu_count() or 1))))
 RUN_TIMEOUT = 900.0
 DRIVER = Path(__file__).resolve().parent / "abi_cross_driver.py"
+EXAMPLES_C = Path(__file__).resolve().parent / "c" / "abi_issue12.c"
 MARKER = "ABI-CROSS-RESULT "
 INSTALL_HINT = "run .ci/install-foreign-pythons (called by .ci/install-toolchains)"
 
@@ -102,6 +105,7 @@ class Case:
     batch: list[Record]
     signatures: list[abigen.Signature]
     seed: int
+    families: bool = False
 
 
 _CASES: list[Case] = []
@@ -110,7 +114,7 @@ _CASES: list[Case] = []
 def cases() -> list[Case]:
     """The batches, generated once per session with a fixed seed."""
     if not _CASES:
-        @settings(max_examples=N_BATCHES, derandomize=True, database=None, deadline=None,
+        @settings(max_examples=max(1, N_BATCHES), derandomize=True, database=None, deadline=None,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck))
         @given(batch=abigen.batches(BATCH), sig_seed=st.integers(0, 2**32 - 1),
                value_seed=st.integers(0, 2**32 - 1))
@@ -119,7 +123,18 @@ def cases() -> list[Case]:
             sigs = [s for i, r in enumerate(batch) for s in abigen.signatures(r.name, i, rnd)]
             _CASES.append(Case(batch, sigs, value_seed))
 
-        collect()
+        @settings(max_examples=max(1, N_FAMILY_BATCHES), derandomize=True, database=None,
+                  deadline=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(batch=abigen.family_batch(), sig_seed=st.integers(0, 2**32 - 1),
+               value_seed=st.integers(0, 2**32 - 1))
+        def collect_families(batch: list[Record], sig_seed: int, value_seed: int) -> None:
+            sigs = abigen.family_signatures(batch, random.Random(sig_seed))
+            _CASES.append(Case(batch, sigs, value_seed, families=True))
+
+        if N_BATCHES:
+            collect()
+        if N_FAMILY_BATCHES:
+            collect_families()
     return _CASES
 
 
@@ -129,21 +144,27 @@ def case_file(target: str, work: Path) -> Path:
     from koffi_typed import c
 
     abi = lg.ABI_OF_TARGET[target]
+    wide = lg.POINTER_BITS[target] == 64  # __int128 exists
     batches: list[dict[str, Any]] = []
     for case in cases():
         classes = lg.declare(case.batch, koffi, c)
         chosen = {r.name: abigen.union_choice(r, koffi.abi.layout(classes[r.name], abi))
                   for r in case.batch if r.kind == "union"}
-        library = tad.build(case.batch, case.signatures, chosen, target)
+        sigs = [s for s in case.signatures if wide or not s.int128]
+        library = tad.build(case.batch, sigs, chosen, target)
         batches.append({
             "records": json.loads(lg.batch_to_json(case.batch)),
-            "signatures": [[s.name, s.record, s.args, s.give] for s in case.signatures],
+            "signatures": [s.to_json() for s in sigs],
             "chosen": chosen,
             "seed": case.seed,
             "library": str(library),
+            "families": case.families,
         })
+    examples = cbuild.build_shared([EXAMPLES_C], target, flags=("-w",))
     path = work / f"{target}-cases.json"
-    path.write_text(json.dumps({"repo": str(cbuild.REPO_ROOT), "batches": batches}))
+    path.write_text(json.dumps({"repo": str(cbuild.REPO_ROOT), "batches": batches,
+                                "char_signed": abigen.CHAR_SIGNED[target],
+                                "examples": str(examples)}))
     return path
 
 
@@ -253,7 +274,8 @@ def _stop_runs() -> Any:
 
 def summary_line(target: str, result: dict[str, Any], seconds: float) -> str:
     k, t = counts(result["koffi"]), counts(result["ctypes"])
-    return (f"abi-diff {target}: {result['signatures']} signatures, koffi ok={k['ok']}, "
+    return (f"abi-diff {target}: {result['signatures']} signatures "
+            f"({result['family_signatures']} of the families), koffi ok={k['ok']}, "
             f"unsupported={k['unsupported']}, wrong={k['wrong']}, crash={k['crash']}; "
             f"ctypes ok={t['ok']}, wrong={t['wrong']}, crash={t['crash']}, "
             f"layout-mismatch={t['layout']} "
@@ -265,17 +287,20 @@ def counts(d: dict[str, int]) -> dict[str, int]:
     return {key: 0 for key in ("ok", "unsupported", "wrong", "crash", "layout")} | d
 
 
+_CROSS_TESTS = ("test_by_value_cross", "test_examples_cross")
+
+
 def selected_targets(request: pytest.FixtureRequest) -> list[str]:
     """The targets of this test that the session will run, in order."""
-    name = request.node.originalname
     found = [item.callspec.params["target"] for item in request.session.items
-             if getattr(item, "originalname", None) == name and hasattr(item, "callspec")]
+             if getattr(item, "originalname", None) in _CROSS_TESTS
+             and hasattr(item, "callspec")]
     return [t for t in CROSS_TARGETS if t in found]
 
 
-@pytest.mark.cross
-@pytest.mark.parametrize("target", CROSS_TARGETS)
-def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
+def finished_run(target: str, request: pytest.FixtureRequest) -> tuple[Run, dict[str, Any]]:
+    """The target's run (started with every selected target's), waited for, and its
+    result; skips or fails the test when there is none."""
     start_runs([t for t in START_ORDER if t in selected_targets(request) or t == target])
     run = _RUNS[target]
     if run.skip:
@@ -289,7 +314,23 @@ def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
     if code != 0 or not lines:
         pytest.fail(f"the {target} driver exited with {code}\n--- stdout ---\n{out[-4000:]}"
                     f"\n--- stderr ---\n{err[-6000:]}", pytrace=False)
-    result = json.loads(lines[-1][len(MARKER):])
+    return run, json.loads(lines[-1][len(MARKER):])
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("target", CROSS_TARGETS)
+@pytest.mark.parametrize("name", list(abi_examples.EXAMPLES))
+def test_examples_cross(target: str, name: str, request: pytest.FixtureRequest) -> None:
+    """Each example of issue 12 (``abi_examples.py``) on each target."""
+    _, result = finished_run(target, request)
+    status, text = result["examples"][name]
+    assert (status, text) == ("ok", "passed"), f"{name} on {target}: {status}: {text}"
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("target", CROSS_TARGETS)
+def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
+    run, result = finished_run(target, request)
     seconds = run.end - run.start
     line = summary_line(target, result, seconds)
     detail = (f"  {target}: build {run.build_seconds:.1f} s, foreign run "
@@ -307,6 +348,7 @@ def test_by_value_cross(target: str, request: pytest.FixtureRequest) -> None:
 
     assert not result["setup_errors"], result["setup_errors"]
     assert result["signatures"] >= 150 or N_BATCHES * BATCH * 4 < 150, line
+    assert result["family_signatures"] >= 80 * N_FAMILY_BATCHES, line
     failures = [f"{f['signature']}: {f['status']} on {target}; expected {f['expected']}, "
                 f"got {f['got']}\n{f['c']}" for f in result["failures"]]
     k = counts(result["koffi"])

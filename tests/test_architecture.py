@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "koffi_typed"
 #: Bottom to top. Same layer = peers (may import each other's lower parts, never in a circle).
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "markers", "datamodel", "cparser", "layout", "primitives",
-     "asyncpool", "probe", "names", "libffi"),
+     "asyncpool", "probe", "names", "libffi", "bases", "cexpr"),
     ("typesystem",),
     ("types", "c", "pointer", "callstate"),
     ("typehints", "heap"),
@@ -41,7 +41,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("memory", "library"),
     ("runtime",),
     ("",),  # koffi_typed/__init__.py: the public API
-    ("demo", "stubgen", "mypy", "abi.cli", "__main__"),  # tools over the public API
+    ("demo", "stubgen", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
+     "bindings.libc", "bindings.sqlite3", "bindings.zlib"),  # tools over the public API
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

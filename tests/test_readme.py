@@ -7,7 +7,8 @@ that message (``[...]`` stands for the rest); a comment starting with a Python l
 (``# (5, 6)``, ``# 2: why``, ``# 0.5, and e == [4]``) is the value of the expression, and an
 ``and <expression>`` clause after it must hold. Other comments are prose. The shell blocks'
 commands are what CI runs (.ci/run installs, tests and runs the demo); here they are checked
-to name only programs the package installs.
+to name only programs the package installs. The Python blocks, joined in order into one
+module, also pass ``mypy --strict`` (with the plugin) and ``pyright --strict`` (no plugin).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
+from typecheck import mypy_errors, pyright_errors
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -101,3 +105,20 @@ def test_shell_blocks_name_installed_programs() -> None:
         programs |= set(re.findall(r"\.venv/bin/([\w-]+)", block))
     assert "koffi-typed" in programs  # the first command demonstrates the installed package
     assert programs <= {"pip", "python", "pytest"} | scripts, programs
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), re.S | re.M)
+    assert len(blocks) >= 4
+    path = tmp_path_factory.mktemp("readme") / "readme_examples.py"
+    path.write_text("\n\n".join(blocks))
+    return path
+
+
+def test_readme_examples_pass_mypy_strict(examples: Path, tmp_path: Path) -> None:
+    assert mypy_errors(tmp_path, [examples]) == []
+
+
+def test_readme_examples_pass_pyright_strict(examples: Path, tmp_path: Path) -> None:
+    assert pyright_errors(tmp_path, [examples]) == []

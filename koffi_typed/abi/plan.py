@@ -370,7 +370,20 @@ def prepare(info: Signature, model: DataModel,
     n = len(items)
     items += [Item(f"vararg {n + j + 1}", relayout(t, model, cache), True)
               for j, t in enumerate(variadic_types)]
+    if model.pointer == 4:
+        for item in [Item("result", result, False), *items]:
+            if not is_void(item.type) and _has_int128(item.type):
+                raise TypeError(f"{info.name or '<anonymous>'}(): {item.label}: {model.name} "
+                                "has no 128-bit integers (GCC has no __int128 on 32-bit "
+                                "targets)")
     return result, items
+
+
+def _has_int128(t: Type) -> bool:
+    kind = scalar_kind(t)
+    if kind == "aggregate":
+        return any(leaf.kind == "int128" for leaf in leaves(t))
+    return kind == "int128"
 
 
 def is_void(t: Type) -> bool:

@@ -12,9 +12,9 @@ reveal_type(abs_)  # N: Revealed type is "koffi_typed.functions.Function[[int], 
 n: int = abs_(-3)
 abs_("x")  # E: Argument 1 to "__call__" of "Function" has incompatible type "str"; expected "int"  [arg-type]
 strlen = lib.func("size_t strlen(const char *s)")
-reveal_type(strlen)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None], int]"
+reveal_type(strlen)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | bytearray | memoryview | array.array[Any] | koffi_typed.pointer.Pointer[Any] | koffi_typed.pointer.Cast | None], int]"
 printf = lib.func("int printf(const char *fmt, ...)")
-reveal_type(printf)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None, *Any], int]"
+reveal_type(printf)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | bytearray | memoryview | array.array[Any] | koffi_typed.pointer.Pointer[Any] | koffi_typed.pointer.Cast | None, *Any], int]"
 hypot = lib.func("double hypot(double x, double y)")
 reveal_type(hypot(3, 4))  # N: Revealed type is "float"
 PROTO: Final = "void srand(unsigned int seed)"
@@ -55,23 +55,23 @@ reveal_type(Point.__init__)  # N: Revealed type is "def (self: prototypes.Point,
 Value(d=1.0)
 Point(1, "2")  # E: Argument 2 to "Point" has incompatible type "str"; expected "float"  [arg-type]
 move = lib.func("Point move_point(Point *p, int dx)")
-reveal_type(move)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.pointer.Cast | None, int], prototypes.Point]"
+reveal_type(move)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[prototypes.Point] | bytearray | memoryview | array.array[Any] | list[prototypes.Point] | prototypes.Point | koffi_typed.pointer.Cast | None, int], prototypes.Point]"
 hdr = lib.func("hdr *get(_Out_ int *n, _Inout_ Point *p, void *data, char **names)")
-reveal_type(hdr)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[int] | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.Point] | prototypes.Point | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[str | None] | koffi_typed.pointer.Cast | None], koffi_typed.pointer.Pointer[Any] | None]"
+reveal_type(hdr)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[int] | bytearray | memoryview | array.array[Any] | list[int] | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[prototypes.Point] | bytearray | memoryview | array.array[Any] | list[prototypes.Point] | prototypes.Point | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[Any] | str | bytearray | memoryview | array.array[Any] | list[Any] | int | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[str | None] | bytearray | memoryview | array.array[Any] | list[str | None] | koffi_typed.pointer.Cast | None], koffi_typed.pointer.Pointer[prototypes.Header] | None]"
 Cmp = koffi.proto("int Cmp(const void *a, const void *b)")
 reveal_type(Cmp)  # N: Revealed type is "koffi_typed.typesystem.Type"
 qsort = lib.func("void qsort(void *base, size_t n, size_t size, Cmp *cmp)")
-reveal_type(qsort)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
+reveal_type(qsort)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | str | bytearray | memoryview | array.array[Any] | list[Any] | int | koffi_typed.pointer.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
 D = koffi.struct("D", {"a": "int", "s": "const char *", "p": "void *"})
 reveal_type(D)  # N: Revealed type is "def (a: int =, s: str | None =, p: koffi_typed.pointer.Pointer[Any] | None =) -> prototypes.D"
 reveal_type(D(a=1).s)  # N: Revealed type is "str | None"
 uses_d = lib.func("D getd(D *d)")
-reveal_type(uses_d)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[prototypes.D] | prototypes.D | koffi_typed.pointer.Cast | None], prototypes.D]"
+reveal_type(uses_d)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[prototypes.D] | bytearray | memoryview | array.array[Any] | list[prototypes.D] | prototypes.D | koffi_typed.pointer.Cast | None], prototypes.D]"
 koffi.opaque("sqlite3")
 op = lib.func("int sqlite3_open(const char *, _Out_ sqlite3 **db)")
-reveal_type(op)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[koffi_typed.pointer.Pointer[Any] | None] | koffi_typed.pointer.Cast | None], int]"
+reveal_type(op)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | bytearray | memoryview | array.array[Any] | koffi_typed.pointer.Pointer[Any] | koffi_typed.pointer.Cast | None, koffi_typed.pointer.Pointer[koffi_typed.pointer.Pointer[Any] | None] | bytearray | memoryview | array.array[Any] | list[koffi_typed.pointer.Pointer[Any] | None] | koffi_typed.pointer.Cast | None], int]"
 classic = lib.func("atoi", "int", ["const char *"])
-reveal_type(classic)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | None], int]"
+reveal_type(classic)  # N: Revealed type is "koffi_typed.functions.Function[[str | bytes | bytearray | memoryview | array.array[Any] | koffi_typed.pointer.Pointer[Any] | koffi_typed.pointer.Cast | None], int]"
 
 
 @lib.function
@@ -80,12 +80,23 @@ def cos(x: c.double) -> c.double: ...
 
 reveal_type(cos)  # N: Revealed type is "koffi_typed.functions.Function[[x: float], float]"
 
+# Pointer parameters: bytes only where C cannot write (const), array.array and bytearray as buffers
+import array  # noqa: E402
 
-# inline function-pointer types are typed like the named form
+fill = lib.func("void fill(_Out_ int *dst, const int *src, size_t n)")
+fill(array.array("i", [0, 0]), b"\x01\x00\x00\x00", 1)
+fill(b"\x00" * 8, b"", 0)  # E: Argument 1 to "__call__" of "Function" has incompatible type "bytes"; expected "Pointer[int] | bytearray | memoryview | array[Any] | list[int] | Cast | None"  [arg-type]
+put = lib.func("int put(char *buf, const char *text)")
+put(bytearray(8), b"text")
+put(b"........", "text")  # E: Argument 1 to "__call__" of "Function" has incompatible type "bytes"; expected "str | bytearray | memoryview | array[Any] | Pointer[Any] | Cast | None"  [arg-type]
+move_const = lib.func("Point move_const(const Point *p)")
+move_const(bytes(Point(1, 2.0)))
+reveal_type(Point.from_buffer(bytes(Point())))  # N: Revealed type is "prototypes.Point"
+reveal_type(abs_.async_(-1).errno)  # N: Revealed type is "int"
 qsort2 = lib.func("void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))")
-reveal_type(qsort2)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
+reveal_type(qsort2)  # N: Revealed type is "koffi_typed.functions.Function[[koffi_typed.pointer.Pointer[Any] | str | bytearray | memoryview | array.array[Any] | list[Any] | int | koffi_typed.pointer.Cast | None, int, int, (def (koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | None) -> int) | koffi_typed.pointer.Pointer[Any] | None], None]"
 visit = lib.func("int visit(double (*f)(int n, const char *s), void *data)")
-reveal_type(visit)  # N: Revealed type is "koffi_typed.functions.Function[[(def (int, str | None) -> float) | koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | bytes | bytearray | memoryview | list[Any] | int | koffi_typed.pointer.Cast | None], int]"
+reveal_type(visit)  # N: Revealed type is "koffi_typed.functions.Function[[(def (int, str | None) -> float) | koffi_typed.pointer.Pointer[Any] | None, koffi_typed.pointer.Pointer[Any] | str | bytearray | memoryview | array.array[Any] | list[Any] | int | koffi_typed.pointer.Cast | None], int]"
 koffi.alias("Unary", "int (*)(int)")
 apply_unary = lib.func("int apply_unary(Unary f, int x)")
 reveal_type(apply_unary)  # N: Revealed type is "koffi_typed.functions.Function[[(def (int) -> int) | koffi_typed.pointer.Pointer[Any] | None, int], int]"
