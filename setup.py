@@ -19,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 # The hot-path modules handed to mypyc; everything else stays interpreted.
-COMPILED_MODULES = ["koffi_typed/_codec.py"]
+COMPILED_MODULES = ["koffi_typed/_codec.py", "koffi_typed/_callers.py"]
 BUILD_RECORD = "_build.json"  # written into the built package (never into the sources)
 
 COMPILE = os.environ.get("_KOFFI_TYPED_COMPILE") == "1"

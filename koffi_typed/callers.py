@@ -11,16 +11,27 @@ from __future__ import annotations
 
 import builtins
 import ctypes
+import inspect
 import linecache
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from koffi_typed import callstate
+from koffi_typed import _callers, callstate
 from koffi_typed.callplan import Plan
-from koffi_typed.converters.pointers import CallbackConverter, may_return_temporary
+from koffi_typed.converters.pointers import (
+    CallbackConverter,
+    PointerConverter,
+    StringConverter,
+    may_return_temporary,
+)
+from koffi_typed.converters.scalars import BoolConverter, FloatConverter, IntConverter
+from koffi_typed.marshal import flat_record
 from koffi_typed.names import verbatim
 
-__all__ = ["generate"]
+__all__ = ["COMPILED", "compiled_caller", "generate", "signature"]
+
+#: Whether the compiled callers (`koffi_typed._callers`) are there: in the mypyc build only.
+COMPILED = not (_callers.__file__ or "").endswith(".py")
 
 
 def generate(plan: Plan, name: str) -> Callable[..., Any]:
@@ -35,6 +46,13 @@ def generate(plan: Plan, name: str) -> Callable[..., Any]:
     return _compile(name, lines, env, f"<koffi_typed call {plan.name} {plan.address:#x}>")
 
 
+def signature(plan: Plan) -> inspect.Signature:
+    """The signature a generated caller of ``plan`` has (positional-only, C names)."""
+    names = _parameter_names(len(plan.converters), [a.name for a in plan.info.arguments])
+    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY)
+                              for n in names])
+
+
 def _base_env(plan: Plan) -> dict[str, Any]:
     """Names the generated callers use (recorded on the plan, which may swap ``_f``)."""
     env = {"_f": plan.cfunc, "_r": plan.result.result, "_watch": callstate.watch,
@@ -44,6 +62,62 @@ def _base_env(plan: Plan) -> dict[str, Any]:
            "_vcache": plan.variadic_cache}
     plan.envs.append(env)
     return env
+
+
+def compiled_caller(plan: Plan, converters: list[Any] | None = None) -> Any:
+    """A compiled ``Call<n>`` for ``plan`` (or for ``converters``, a variadic call shape), or
+    ``None`` when the signature needs generated code: records by value, write-backs,
+    callbacks, ABI reordering, more than `_callers.MAX_ARITY` arguments, or the pure build."""
+    if not COMPILED:
+        return None
+    if converters is None:
+        if plan.info.variadic or any(plan.leads) or any(plan.stack_tail):
+            return None
+        converters = plan.converters
+    result = plan.result
+    if len(converters) > _callers.MAX_ARITY or getattr(result, "sret", False) or \
+            hasattr(result, "emit_result") or may_return_temporary(result, converters):
+        return None
+    args = []
+    for conv in converters:
+        arg = _compiled_arg(conv)
+        if arg is None:
+            return None
+        args.append(arg)
+    caller = _callers.make_caller(plan.cfunc, callstate.watch, callstate.raise_pending,
+                                  bool(result.raw_result), result.result, args)
+    plan.compiled.append(caller)
+    return caller
+
+
+def _compiled_arg(conv: Any) -> Any:
+    """The `_callers.Arg` reproducing ``conv``'s fast path, or ``None`` if it has none the
+    compiled callers know (it writes back, emits statements, binds callbacks...)."""
+    if conv.writes_back or hasattr(conv, "emit_write_back") or \
+            isinstance(conv, CallbackConverter):
+        return None
+    kind = type(conv)
+    convert = conv.convert
+    if kind is IntConverter and not conv.swap:
+        if conv.size <= 4:
+            return _callers.Arg(_callers.ARG_INT, convert, lo=conv.lo, hi=conv.hi)
+        plo, phi = (max(conv.lo, -(1 << 31)), (1 << 31) - 1) if conv.in_register else (1, 0)
+        return _callers.Arg(_callers.ARG_WIDE, convert, lo=conv.lo, hi=conv.hi, plo=plo,
+                            phi=phi, wrap=conv.ctype)
+    if kind is BoolConverter:
+        return _callers.Arg(_callers.ARG_BOOL, convert)
+    if kind is FloatConverter:
+        limit = conv.limit if conv.limit is not None else float("inf")
+        return _callers.Arg(_callers.ARG_FLOAT, convert, limit=limit, wrap=conv.ctype)
+    if kind is StringConverter and conv.unit == 1 and conv.direction == "in":
+        return _callers.Arg(_callers.ARG_TEXT, convert, byref=ctypes.byref,
+                            char_at=ctypes.c_char.from_buffer)
+    if kind is PointerConverter and conv.direction == "in" and flat_record(conv.ref) is None:
+        return _callers.Arg(_callers.ARG_POINTER, convert, byref=ctypes.byref,
+                            char_at=ctypes.c_char.from_buffer)
+    if hasattr(conv, "emit"):
+        return None
+    return _callers.Arg(_callers.ARG_SLOW, convert)
 
 
 def _call_variadic(plan: Plan, fixed: tuple[object, ...], pairs: tuple[object, ...]) -> Any:
@@ -63,8 +137,14 @@ def _call_variadic(plan: Plan, fixed: tuple[object, ...], pairs: tuple[object, .
 
 
 def _variadic_caller(plan: Plan, specs: tuple[object, ...]) -> Callable[..., Any]:
-    """A generated caller for the fixed arguments plus variadic arguments of ``specs``."""
+    """A caller for the fixed arguments plus variadic arguments of ``specs``: compiled where
+    it can be, generated otherwise."""
     shape = plan.variadic_shape(specs)
+    if not any(shape.leads) and not any(shape.stack_tail):
+        compiled = compiled_caller(plan, shape.converters)
+        if compiled is not None:
+            compiled.__qualname__ = compiled.__name__ = f"{plan.name} (variadic)"
+            return compiled  # type: ignore[no-any-return]
     env = _base_env(plan)
     params = _parameter_names(len(shape.converters), [])
     lines = _call_lines("variadic_call", shape.converters, plan.result, env, params,

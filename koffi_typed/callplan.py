@@ -51,6 +51,28 @@ class Shape:
     tail_fill: int = 0
 
 
+_function_types: dict[tuple[Any, bool], Any] = {}
+
+
+def function_type(restype: Any, release_gil: bool = True) -> Any:
+    """The ctypes function pointer type returning ``restype``, with C's errno captured.
+
+    ``release_gil=False`` keeps the GIL during the call (ctypes' ``PYFUNCTYPE`` flag): a
+    short call saves releasing and taking it back, but every other Python thread waits
+    until C returns, and a callback that C runs on another thread meanwhile deadlocks.
+    """
+    key = (restype, release_gil)
+    found = _function_types.get(key)
+    if found is None:
+        flags = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_USE_ERRNO  # type: ignore[attr-defined]
+        if not release_gil:
+            flags |= ctypes._FUNCFLAG_PYTHONAPI  # type: ignore[attr-defined]
+        found = type("CFunctionType", (ctypes._CFuncPtr,),  # type: ignore[attr-defined]
+                     {"_argtypes_": (), "_restype_": restype, "_flags_": flags})
+        _function_types[key] = found
+    return found
+
+
 class Plan:
     """A function's call plan, built once: converters, result conversion, C entry point.
 
@@ -60,10 +82,11 @@ class Plan:
     is used and libffi places it.
     """
 
-    def __init__(self, info: FunctionInfo, address: int) -> None:
+    def __init__(self, info: FunctionInfo, address: int, *, release_gil: bool = True) -> None:
         self.info = info
         self.address = address
         self.name = info.name or "<anonymous>"
+        self.release_gil = release_gil
         host = host_name()
         types = [a.type for a in info.arguments] + [info.result]
         self.lowered = needs_plan(host, info, types)
@@ -78,18 +101,22 @@ class Plan:
                                    placements.result if placements is not None else None)
         mark_register_ints(info, self.converters, placements)
         self.nargs = len(info.arguments)
-        self.cfunc: Any = ctypes.CFUNCTYPE(self.result.ctype, use_errno=True)(address)
+        self.cfunc: Any = function_type(self.result.ctype, release_gil)(address)
         #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`).
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
-        #: The globals of every caller generated for this plan (they hold ``_f``).
+        #: The globals of every caller generated for this plan (they hold ``_f``), and the
+        #: compiled callers made for it (they hold ``f``).
         self.envs: list[dict[str, Any]] = []
+        self.compiled: list[Any] = []
 
     def disable(self, stub: Callable[..., Any]) -> Any:
-        """Make every generated caller call ``stub`` instead of C; the ctypes function
+        """Make every caller of this plan call ``stub`` instead of C; the ctypes function
         pointer, which calls already in flight still hold, is returned (and forgotten)."""
         cfunc, self.cfunc = self.cfunc, stub
         for env in self.envs:
             env["_f"] = stub
+        for caller in self.compiled:
+            caller.f = stub
         return cfunc
 
     def variadic_shape(self, specs: tuple[object, ...]) -> Shape:

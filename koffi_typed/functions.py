@@ -14,7 +14,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from koffi_typed import asyncpool
 from koffi_typed.bases import CallFuture
-from koffi_typed.callers import generate
+from koffi_typed.callers import compiled_caller, generate, signature
 from koffi_typed.callplan import Plan
 from koffi_typed.declarations import FunctionInfo
 from koffi_typed.errors import Error
@@ -68,23 +68,32 @@ def _unloaded(name: str) -> Callable[..., Any]:
     return call
 
 
-def disable(function: Function[Any, Any]) -> Any:
-    """Make ``function`` raise instead of calling into an unloaded library. Returns its
-    ctypes function pointer: calls already in flight hold a reference to it until they
-    return (`Library.unload` waits for them through weak references)."""
-    plan = function.__koffi_function__
+def disable(plan: Plan) -> Any:
+    """Make the function of ``plan`` raise instead of calling into an unloaded library.
+    Returns its ctypes function pointer: calls already in flight hold a reference to it
+    until they return (`Library.unload` waits for them through weak references)."""
     return plan.disable(_unloaded(plan.name))
 
 
-def make_function(info: FunctionInfo, address: int) -> Function[Any, Any]:
-    """The generated Python function calling the C function at ``address``.
+def make_function(info: FunctionInfo, address: int, *,
+                  release_gil: bool = True) -> Function[Any, Any]:
+    """The declared function calling the C function at ``address``: a compiled caller
+    (`koffi_typed._callers`, in the mypyc build, for simple signatures) or a Python function
+    generated for the signature (`koffi_typed.callers`).
 
-    The generated code inlines each converter's fast path (type and range checks) and calls
-    a ctypes function pointer that has no ``argtypes``, so ctypes does no per-argument
-    ``from_param`` work; everything unusual goes through the converters' ``convert``.
+    Both inline each converter's fast path (type and range checks) and call a ctypes function
+    pointer that has no ``argtypes``, so ctypes does no per-argument ``from_param`` work;
+    everything unusual goes through the converters' ``convert``. ``release_gil=False`` keeps
+    the GIL during the call (see `koffi_typed.callplan.function_type`).
     """
-    plan = Plan(info, address)
-    function: Any = generate(plan, _identifier(plan.name))
+    plan = Plan(info, address, release_gil=release_gil)
+    function: Any = compiled_caller(plan)
+    if function is None:
+        function = generate(plan, _identifier(plan.name))
+    else:
+        function.__name__ = _identifier(plan.name)
+        function.__signature__ = signature(plan)
+        function.params = list(function.__signature__.parameters)
     function.__koffi_function__ = plan
     function.info = info
     function.address = address

@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
+from koffi_typed.callplan import Plan
 from koffi_typed.declarations import (
     FunctionInfo,
     classic_declaration,
@@ -37,7 +38,7 @@ class Library:
         self.path = path
         self._dll = handle
         self.closed = False
-        self._functions: weakref.WeakSet[Function[Any, Any]] = weakref.WeakSet()
+        self._plans: weakref.WeakSet[Plan] = weakref.WeakSet()  # of the declared functions
 
     def __repr__(self) -> str:
         state = " (unloaded)" if self.closed else ""
@@ -59,46 +60,61 @@ class Library:
             raise Error(f"Cannot find {what} '{name}' in shared library {where}") from None
         return ctypes.cast(symbol, ctypes.c_void_p).value or 0
 
-    def func(self, *args: Any) -> Function[..., Any]:
+    def func(self, *args: Any, release_gil: bool = True) -> Function[..., Any]:
         """Declare a function: ``func('int abs(int x)')``, ``func(name, result, [params])`` or
-        ``func(convention, name, result, [params])``."""
+        ``func(convention, name, result, [params])``.
+
+        ``release_gil=False`` keeps the GIL during each call: cheaper for short calls, but
+        other Python threads wait until C returns, and C must not call back into Python from
+        another thread meanwhile (it would wait forever). Calls release it by default.
+        """
         if len(args) == 1 and isinstance(args[0], str):
             info = parse_declaration(args[0])
         else:
             info = classic_declaration(args)
         if info.name is None:
             raise TypeError("A function declared on a library needs a name")
-        function = make_function(info, self._address(info.name, "function"))
-        self._functions.add(function)
+        return self._declare(info, release_gil)
+
+    def _declare(self, info: FunctionInfo, release_gil: bool) -> Function[Any, Any]:
+        assert info.name is not None
+        function = make_function(info, self._address(info.name, "function"),
+                                 release_gil=release_gil)
+        self._plans.add(function.__koffi_function__)
         return function
 
     @overload
-    def function(self, fn: Callable[P, R], /) -> Function[P, R]: ...
+    def function(self, fn: Callable[P, R], /, *, release_gil: bool = True) -> Function[P, R]:
+        ...
     @overload
-    def function(self, name: str, /) -> Callable[[Callable[P, R]], Function[P, R]]: ...
+    def function(self, name: str, /, *, release_gil: bool = True
+                 ) -> Callable[[Callable[P, R]], Function[P, R]]: ...
+    @overload
+    def function(self, *, release_gil: bool = True
+                 ) -> Callable[[Callable[P, R]], Function[P, R]]: ...
 
-    def function(self, arg: Any, /) -> Any:
+    def function(self, arg: Any = None, *, release_gil: bool = True) -> Any:
         """Declare a function from a typed ``def`` stub (annotations give the C types).
 
         ``@lib.function`` uses the function's own name; ``@lib.function("real_name")``
-        binds another symbol.
+        binds another symbol; ``@lib.function(release_gil=False)`` keeps the GIL during
+        calls (see `func`).
         """
-        if isinstance(arg, str):
+        if arg is None or isinstance(arg, str):
             def bind(fn: Callable[P, R]) -> Function[P, R]:
-                return self._typed(fn, arg)
+                return self._typed(fn, arg, release_gil)
             return bind
-        return self._typed(arg, None)
+        return self._typed(arg, None, release_gil)
 
-    def _typed(self, fn: Callable[..., Any], name: str | None) -> Function[Any, Any]:
+    def _typed(self, fn: Callable[..., Any], name: str | None,
+               release_gil: bool = True) -> Function[Any, Any]:
         info: FunctionInfo = typed_declaration(fn, name)
-        assert info.name is not None
-        function = make_function(info, self._address(info.name, "function"))
+        function = self._declare(info, release_gil)
         generated: Any = function
         generated.__doc__ = fn.__doc__ or generated.__doc__
         generated.__name__ = fn.__name__
         generated.__qualname__ = fn.__qualname__
         generated.__wrapped__ = fn
-        self._functions.add(function)
         return function
 
     def symbol(self, name: str, spec: object = None) -> Pointer[Any]:
@@ -118,8 +134,8 @@ class Library:
             return
         self.closed = True
         in_flight = []
-        for function in list(self._functions):
-            cfunc = disable(function)
+        for plan in list(self._plans):
+            cfunc = disable(plan)
             # after disable, only frames of running calls still reference the pointer
             if sys.getrefcount(cfunc) > 2:
                 in_flight.append(cfunc)

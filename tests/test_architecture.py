@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "koffi_typed"
 #: Bottom to top. Same layer = peers (may import each other's lower parts, never in a circle).
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "markers", "datamodel", "cparser", "layout", "primitives",
-     "asyncpool", "probe", "names", "libffi", "bases", "cexpr"),
+     "asyncpool", "probe", "names", "libffi", "bases", "cexpr", "_callers"),
     ("typesystem",),
     ("types", "c", "pointer", "callstate"),
     ("typehints", "heap"),
@@ -139,5 +139,14 @@ def test_no_import_circle() -> None:
 
 def test_the_compiled_modules_import_only_below_themselves() -> None:
     # mypyc compiles these; they may use the standard library and lower koffi modules only
-    for name in ("_codec",):
+    for name in ("_codec", "_callers"):
         assert all(LAYER[t] < LAYER[name] for t in GRAPH[name]), GRAPH[name]
+
+
+def test_the_compiled_callers_are_generated_current() -> None:
+    import subprocess
+    import sys
+    tool = PACKAGE.parent / "tools" / "gen_callers.py"
+    done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr

@@ -73,7 +73,7 @@ def test_failed_compile_warns_the_user_and_require_fails(tmp_path: Path) -> None
     assert fallback.returncode == 0, outputs["fallback"]
     text = outputs["fallback"]
     # What a person sees in a terminal without pip -v: the long step and the warning.
-    assert "compiling koffi_typed/_codec.py with mypyc" in text, text
+    assert "compiling koffi_typed/_codec.py, koffi_typed/_callers.py with mypyc" in text, text
     assert "WARNING: koffi_typed: the mypyc compilation failed" in text, text
     assert "Reason: " in text and "/bin/false" in text, text
     wheels = list(out.glob("*.whl"))
