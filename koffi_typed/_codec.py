@@ -898,3 +898,4 @@ class UnionCodec(Codec):
         """Overwrite an existing union instance's bytes from C memory."""
         obj.__koffi_bytes__ = bytearray(buf[offset:offset + self.size])
         obj.__koffi_keep__ = []
+        obj.__koffi_views__ = None

@@ -217,6 +217,7 @@ def _union_methods(qualname: str, t: Type, fields: list[FieldDecl]) -> dict[str,
         *nm.keywords(),
         f"    {me}.__koffi_bytes__ = {p}bytearray({t.size})",
         f"    {me}.__koffi_keep__ = []",
+        f"    {me}.__koffi_views__ = None",
         *(f"    if {nm.param(n)} is not {p}MISSING:\n        {nm.set(me, n, nm.param(n))}"
           for n in names),
         f"def __eq__({me}, other):",
@@ -297,8 +298,8 @@ def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object
     for key in _GENERATED:
         if key in ns and key in generated and ns[key] is generated[key]:
             ns[key].__qualname__ = f"{qualname}.{key}"
-    slots = ["__koffi_bytes__", "__koffi_keep__"] if union else [*(f.name for f in public),
-                                                           "__koffi_keep__"]
+    slots = ["__koffi_bytes__", "__koffi_keep__", "__koffi_views__"] if union else \
+        [*(f.name for f in public), "__koffi_keep__"]
     ns["__slots__"] = tuple(s for s in slots if s not in ns)
     ns["__match_args__"] = tuple(f.name for f in public)
     ns["__koffi_type__"] = t

@@ -363,3 +363,39 @@ def test_freed_pointers_are_refused_as_member_values() -> None:
     for ref in (q, copy):
         with pytest.raises(ValueError, match=r"SafetyPtrMember\.p: .*already freed"):
             bytes(T(p=ref))
+
+
+@FAST
+@given(values=st.lists(st.integers(-(1 << 63), (1 << 63) - 1), min_size=1, max_size=6))
+def test_unions_by_value_always_pass_their_current_bytes(lib: koffi.Library,
+                                                        values: list[int]) -> None:
+    U8 = _unions()[0]
+    bits = lib.func("int64_t UnionBits(SafetyU8 u)")
+    fill = lib.func("void FillUnion(_Out_ SafetyU8 *out, int64_t v)")
+    u = U8(i=values[0])
+    for v in values:
+        assert bits(u) == u.i
+        u.i = v                          # written in place: the next call sees it
+        assert bits(u) == v
+        fill(u, -v if v != -(1 << 63) else 0)   # C replaces the instance's bytes
+        assert bits(u) == u.i
+        u.d = 1.5
+        assert bits(u) == struct.unpack("<q", struct.pack("<d", 1.5))[0]
+    U16 = _unions()[1]
+    bits16 = lib.func("int64_t UnionBits16(SafetyU16 u)")
+    w = U16(i=[values[0], values[-1]])
+    expect = (values[0] ^ ((values[-1] * 3) & ((1 << 64) - 1)))
+    got = bits16(w) & ((1 << 64) - 1)
+    assert got == expect & ((1 << 64) - 1)
+    assert bits16(U16(d=[0.0, 0.0])) == 0
+
+
+_union_classes: list[Any] = []
+
+
+def _unions() -> list[Any]:
+    if not _union_classes:
+        _union_classes.append(koffi.union("SafetyU8", {"i": "int64_t", "d": "double"}))
+        _union_classes.append(koffi.union("SafetyU16", {"i": "int64_t [2]",
+                                                         "d": "double [2]"}))
+    return _union_classes

@@ -123,15 +123,31 @@ class LoweredArgument:
         elif t.primitive == "Union" and t.python_class is not None:
             env[f"_K{i}"] = t.python_class
             condition = f"type({var}) is _K{i}"
-            data = f"{var}.__koffi_bytes__"
-            if self.padded > t.size:
-                env[f"_Z{i}"] = bytes(self.padded - t.size)
-                data = f"({data} + _Z{i})"
-            fast = self._from_bytes(names, data, i, env)
+            if self.splat and self.padded == t.size:
+                # the eightbytes as ctypes views of the union's own bytes, made once per
+                # instance (and again if its bytes object is replaced)
+                env[f"_M{i}"] = self.union_views
+                fast = [f"v{i} = {var}.__koffi_views__",
+                        f"if v{i} is None or v{i}[0] is not {var}.__koffi_bytes__:",
+                        f"    v{i} = _M{i}({var})",
+                        *(f"{n} = v{i}[{j + 1}]" for j, n in enumerate(names))]
+            else:
+                data = f"{var}.__koffi_bytes__"
+                if self.padded > t.size:
+                    env[f"_Z{i}"] = bytes(self.padded - t.size)
+                    data = f"({data} + _Z{i})"
+                fast = self._from_bytes(names, data, i, env)
         else:
             return [fallback], names
         return [f"if {condition}:", *(f"    {line}" for line in fast), "else:",
                 f"    {fallback}"], names
+
+    def union_views(self, union: Any) -> tuple[object, ...]:
+        """(bytes, one ctypes view per eightbyte) of a union instance, kept on it."""
+        data = union.__koffi_bytes__
+        views = (data, *(ctype.from_buffer(data, off) for off, ctype in self.pieces))
+        union.__koffi_views__ = views
+        return views
 
     def _direct_pieces(self, flat: FlatRecord, var: str, i: int,
                        env: dict[str, Any]) -> list[str] | None:

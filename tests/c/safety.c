@@ -65,3 +65,10 @@ EXPORT int SumThree(Three t) { return t.a * 100 + t.b * 10 + t.c; }
 EXPORT int SumThreePtr(const Three *t) { return t->a * 100 + t->b * 10 + t->c; }
 EXPORT void FillThree(Three *t) { t->a = 7; t->b = 8; t->c = 9; }
 EXPORT int Sum3(int a, int b, int c) { return a * 100 + b * 10 + c; }
+
+/* Unions by value, read back as C sees them. */
+typedef union { int64_t i; double d; } U8;
+typedef union { int64_t i[2]; double d[2]; } U16;
+EXPORT int64_t UnionBits(U8 u) { return u.i; }
+EXPORT int64_t UnionBits16(U16 u) { return u.i[0] ^ (u.i[1] * 3); }
+EXPORT void FillUnion(U8 *out, int64_t v) { out->i = v; }
