@@ -207,18 +207,10 @@ class Call0:
         return describe(self)
 
     def __call__(self,
-                 x0: object = ABSENT,
-                 x1: object = ABSENT,
-                 x2: object = ABSENT,
-                 x3: object = ABSENT,
-                 x4: object = ABSENT,
-                 x5: object = ABSENT,
-                 x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x0: object = ABSENT, /) -> object:
         if x0 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0])
         f = self.f  # a reference of the call's own (see the module docstring)
         r = f()
         if self.watch:
@@ -278,17 +270,10 @@ class Call1:
 
     def __call__(self,
                  x0: object = ABSENT,
-                 x1: object = ABSENT,
-                 x2: object = ABSENT,
-                 x3: object = ABSENT,
-                 x4: object = ABSENT,
-                 x5: object = ABSENT,
-                 x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x1: object = ABSENT, /) -> object:
         if x0 is ABSENT or x1 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0, x1])
         keep: list[object] | None = None
         c0 = fast(self.a0, x0)
         if c0 is MISS:
@@ -359,16 +344,10 @@ class Call2:
     def __call__(self,
                  x0: object = ABSENT,
                  x1: object = ABSENT,
-                 x2: object = ABSENT,
-                 x3: object = ABSENT,
-                 x4: object = ABSENT,
-                 x5: object = ABSENT,
-                 x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x2: object = ABSENT, /) -> object:
         if x0 is ABSENT or x1 is ABSENT or x2 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0, x1, x2])
         keep: list[object] | None = None
         c0 = fast(self.a0, x0)
         if c0 is MISS:
@@ -447,15 +426,10 @@ class Call3:
                  x0: object = ABSENT,
                  x1: object = ABSENT,
                  x2: object = ABSENT,
-                 x3: object = ABSENT,
-                 x4: object = ABSENT,
-                 x5: object = ABSENT,
-                 x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x3: object = ABSENT, /) -> object:
         if x0 is ABSENT or x1 is ABSENT or x2 is ABSENT or x3 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0, x1, x2, x3])
         keep: list[object] | None = None
         c0 = fast(self.a0, x0)
         if c0 is MISS:
@@ -542,14 +516,10 @@ class Call4:
                  x1: object = ABSENT,
                  x2: object = ABSENT,
                  x3: object = ABSENT,
-                 x4: object = ABSENT,
-                 x5: object = ABSENT,
-                 x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x4: object = ABSENT, /) -> object:
         if x0 is ABSENT or x1 is ABSENT or x2 is ABSENT or x3 is ABSENT or x4 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0, x1, x2, x3, x4])
         keep: list[object] | None = None
         c0 = fast(self.a0, x0)
         if c0 is MISS:
@@ -644,13 +614,10 @@ class Call5:
                  x2: object = ABSENT,
                  x3: object = ABSENT,
                  x4: object = ABSENT,
-                 x5: object = ABSENT,
-                 x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x5: object = ABSENT, /) -> object:
         if x0 is ABSENT or x1 is ABSENT or x2 is ABSENT or x3 is ABSENT or x4 is ABSENT or x5 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0, x1, x2, x3, x4, x5])
         keep: list[object] | None = None
         c0 = fast(self.a0, x0)
         if c0 is MISS:
@@ -753,12 +720,10 @@ class Call6:
                  x3: object = ABSENT,
                  x4: object = ABSENT,
                  x5: object = ABSENT,
-                 x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x6: object = ABSENT, /) -> object:
         if x0 is ABSENT or x1 is ABSENT or x2 is ABSENT or x3 is ABSENT or x4 is ABSENT or x5 is ABSENT or x6 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0, x1, x2, x3, x4, x5, x6])
         keep: list[object] | None = None
         c0 = fast(self.a0, x0)
         if c0 is MISS:
@@ -869,11 +834,10 @@ class Call7:
                  x4: object = ABSENT,
                  x5: object = ABSENT,
                  x6: object = ABSENT,
-                 x7: object = ABSENT,
-                 x8: object = ABSENT, /) -> object:
+                 x7: object = ABSENT, /) -> object:
         if x0 is ABSENT or x1 is ABSENT or x2 is ABSENT or x3 is ABSENT or x4 is ABSENT or x5 is ABSENT or x6 is ABSENT or x7 is not ABSENT:
             raise arity_error(self.__name__, self.params,
-                              [x0, x1, x2, x3, x4, x5, x6, x7, x8])
+                              [x0, x1, x2, x3, x4, x5, x6, x7])
         keep: list[object] | None = None
         c0 = fast(self.a0, x0)
         if c0 is MISS:

@@ -210,9 +210,10 @@ INIT = """        self.f = f
 
 
 def call_class(n):
-    # every class takes MAX_ARITY + 1 optional positional parameters, so that a missing or
-    # an extra argument gets Python's own message naming the function, not mypyc's
-    params = ",\n                 ".join(f"x{i}: object = ABSENT" for i in range(9))
+    # n + 1 optional positional parameters: a missing argument or an extra one gets
+    # Python's own message naming the function, not mypyc's (more parameters would cost
+    # every call; two extra arguments and more get mypyc's message)
+    params = ",\n                 ".join(f"x{i}: object = ABSENT" for i in range(n + 1))
     sig = f"self,\n                 {params}, /"
     lines = [f"class Call{n}:",
              f"    # A compiled caller of {n} argument{'s' if n != 1 else ''}. No docstring and no",
@@ -235,7 +236,7 @@ def call_class(n):
     check = " or ".join([f"x{i} is ABSENT" for i in range(n)] + [f"x{n} is not ABSENT"])
     lines += [f"        if {check}:",
               "            raise arity_error(self.__name__, self.params,",
-              "                              [" + ", ".join(f"x{i}" for i in range(9)) + "])"]
+              "                              [" + ", ".join(f"x{i}" for i in range(n + 1)) + "])"]
     if n:
         lines.append("        keep: list[object] | None = None")
     for i in range(n):
