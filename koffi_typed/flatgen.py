@@ -12,6 +12,7 @@ callers inline the same expressions (`FlatRecord.check`, `FlatRecord.values`).
 from __future__ import annotations
 
 import gc
+import itertools
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,7 @@ class FlatRecord:
         # run a young collection every 700 records, each promoting the new ones): the
         # records hold only numbers, so no cycle can appear in the meantime.
         env: dict[str, Any] = {"_K": cls, "_S": self.struct, "_new": object.__new__,
+                               "_map": map, "_repeat": itertools.repeat,
                                "_gc_enabled": gc.isenabled, "_gc_disable": gc.disable,
                                "_gc_enable": gc.enable}
         targets = self.targets("o")
@@ -86,16 +88,13 @@ class FlatRecord:
             "            return decode_array(buf, offset, count)",
             "        finally:",
             "            _gc_enable()",
-            "    out = []",
-            "    add = out.append",
             f"    view = memoryview(buf)[offset:offset + count * {size}]",
             f"    if len(view) != count * {size}:",
             "        raise ValueError(f'decode: {count} records do not fit in the buffer')",
-            f"    for {', '.join(f'v{i}' for i in range(len(self.members)))}, "
-            "in _S.iter_unpack(view):",
-            "        o = _new(_K)",
-            f"        {targets}= {''.join(f'v{i}, ' for i in range(len(self.members)))}",
-            "        add(o)",
+            # the instances are made in C (map), then filled from the unpacked rows
+            "    out = list(_map(_new, _repeat(_K, count)))",
+            "    for o, row in zip(out, _S.iter_unpack(view)):",
+            f"        {targets}= row",
             "    view.release()",
             "    return out",
             "",

@@ -14,7 +14,7 @@ import bisect
 import ctypes
 from typing import Any
 
-from koffi_typed.pointer import Pointer
+from koffi_typed.pointer import FREED, Pointer
 from koffi_typed.typesystem import Type, resolve_type
 
 __all__ = ["Block", "alloc", "dispose", "free", "live_allocations"]
@@ -33,7 +33,7 @@ QUARANTINE_BYTES = 16 << 20
 
 _blocks: dict[int, Block] = {}
 #: Blocks `free` released that have not gone back to the C heap yet, by address.
-quarantine: dict[int, Block] = {}
+quarantine: dict[int, Block] = FREED  # (Pointer reads consult it too)
 quarantined_bytes = 0
 _starts: list[int] = []  # sorted addresses of every block above, for `block_containing`
 #: How many values of disposable types were freed after conversion (``stats()['disposed']``).

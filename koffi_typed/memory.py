@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import struct
-import sys
 from typing import Any
 
 from koffi_typed import heap, marshal, probe
@@ -16,7 +15,7 @@ from koffi_typed.buffers import buffer_argument, pinned_address, pointer_address
 from koffi_typed.carriers import CTYPES_SCALARS
 from koffi_typed.declarations import prototype_info
 from koffi_typed.functions import function_at
-from koffi_typed.pointer import Pointer
+from koffi_typed.pointer import FREED, Pointer
 from koffi_typed.typesystem import Type, is_integer, resolve_type
 
 __all__ = ["address", "decode", "encode", "view"]
@@ -91,11 +90,10 @@ _CHAR_TYPES = ("char", "char16_t", "char32_t", "wchar_t")
 # range to check when reading). Reading one scalar through ctypes (``c_int.from_address(a).value``) builds a ctypes object
 # per read; on 64-bit hosts ``koffi.decode(ptr, 'int')`` instead unpacks straight from a
 # memoryview spanning the address space (as unchecked as ``from_address``, half the cost).
-_SPACE_END = sys.maxsize // 2
-_SPACE: memoryview | None = memoryview(
-    (ctypes.c_char * _SPACE_END).from_address(0)).cast("B") if sys.maxsize > 2**32 else None
+_SPACE_END = probe.SPACE_END
+_SPACE = probe.SPACE
 _scalar_readers: dict[str, Any] = {}  # type string → bound Struct.unpack_from
-_freed = heap.quarantine  # blocks koffi.free released: a fast read through one raises
+_freed = FREED  # blocks koffi.free released: a fast read through one raises
 _POINTER = struct.Struct("@P")
 
 

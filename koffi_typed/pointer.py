@@ -7,9 +7,11 @@ installs them here with `install_access` when it is imported.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
+from koffi_typed import probe
 from koffi_typed.cparser import parse_type
 from koffi_typed.typesystem import Type, resolve_type
 
@@ -22,6 +24,25 @@ T = TypeVar("T")
 
 _read_at: list[Callable[[int, Type], Any]] = []
 _write_at: list[Callable[[int, Type, object], None]] = []
+
+#: Blocks `koffi.free` released and `koffi_typed.heap` keeps in quarantine, by address.
+FREED: dict[int, Any] = {}
+
+# ``p[i]`` of a pointer to a plain number reads it straight from memory (no codec, no
+# intermediate Pointer): native byte order, nothing to range-check when reading.
+_SCALAR_CODES: Final = {"Int8": "b", "UInt8": "B", "Int16": "h", "UInt16": "H",
+                        "Int32": "i", "UInt32": "I", "Int64": "q", "UInt64": "Q",
+                        "Float32": "f", "Float64": "d", "Bool": "?"}
+_readers: dict[Type, Any] = {}
+
+
+def _reader(t: Type) -> Any:
+    """The bound ``unpack_from`` reading one ``t`` (False if ``t`` is not a plain number)."""
+    code = _SCALAR_CODES.get(t.primitive) if t.python_class is None else None
+    found = struct.Struct("@" + code).unpack_from if code is not None and \
+        probe.SPACE is not None else False
+    _readers[t] = found
+    return found
 
 
 def install_access(read: Callable[[int, Type], Any],
@@ -100,8 +121,9 @@ class Pointer(Generic[T]):
         if self.type.size == 0:
             raise TypeError(f"Cannot access a value through a pointer to {self.type.name} "
                             "(incomplete type; use cast())")
-        target: Pointer[T] = Pointer(self.address + index * self.type.size, self.type,
-                                     self.block)
+        # a copy of a freed block's address (from C) is known by that address
+        block = self.block if self.block is not None else FREED.get(self.address)
+        target: Pointer[T] = Pointer(self.address + index * self.type.size, self.type, block)
         target.check_access(self.type.size)
         return target
 
@@ -110,7 +132,15 @@ class Pointer(Generic[T]):
         return self[0]
 
     def __getitem__(self, index: int) -> Any:
-        return _read_at[0](self._element(index).address, self.type)
+        t = self.type
+        read = _readers.get(t)
+        if read is None:
+            read = _reader(t)
+        if read is not False and self.block is None and type(index) is int:
+            address = self.address + index * t.size
+            if 0 < address < probe.SPACE_END and not (FREED and self.address in FREED):
+                return read(probe.SPACE, address)[0]
+        return _read_at[0](self._element(index).address, t)
 
     def __setitem__(self, index: int, value: object) -> None:
         _write_at[0](self._element(index).address, self.type, value)

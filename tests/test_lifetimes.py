@@ -290,3 +290,16 @@ def test_unload_timing_is_not_blocking(path: Path) -> None:
     lib.unload()
     assert time.monotonic() - start < 0.2  # unload does not wait; the close does
     assert future.result() == 2
+
+
+def test_element_access_through_a_copy_of_a_freed_pointer_raises() -> None:
+    for spec in ("int", "double", "uint8_t", "int64_t", "bool"):
+        p = koffi.alloc(spec, 4)
+        copy = koffi.Pointer(p.address, koffi.type(spec))
+        assert copy[0] in (0, 0.0, False)
+        koffi.free(p)
+        for ref in (p, copy):
+            with pytest.raises(ValueError, match="freed"):
+                ref[0]
+            with pytest.raises(ValueError, match="freed"):
+                ref[0] = 1 if spec != "bool" else True
