@@ -22,6 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import build_library
 
+from koffi_typed import _callers
+from koffi_typed.callplan import function_type
+
 
 def ns(stmt: str, env: dict[str, object], number: int = 200_000) -> float:
     """Best-of-7 ns per execution of ``stmt``."""
@@ -33,10 +36,10 @@ def main() -> int:
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
     lib = ctypes.CDLL(str(path))
 
-    def bare(func: object, restype: object) -> object:
+    def bare(func: object, restype: object, release_gil: bool = True) -> object:
         """A function pointer as koffi_typed builds it: no argtypes, errno captured."""
         address = ctypes.cast(func, ctypes.c_void_p).value
-        return ctypes.CFUNCTYPE(restype, use_errno=True)(address)
+        return function_type(restype, release_gil)(address)
 
     class S(ctypes.Structure):
         _fields_ = [("a", ctypes.c_int), ("b", ctypes.c_double)]
@@ -83,10 +86,20 @@ def main() -> int:
         "c_int_array": ctypes.c_int * 1000,
         "fill48_bare": bare(lib.fill48, None), "buffer48": (ctypes.c_char * 48)(),
         "take_u_bare": bare(lib.take_u, ctypes.c_int64), "c_uint64": ctypes.c_uint64,
+        "abs_held": bare(libc.abs, ctypes.c_int, release_gil=False),
+        "snprintf_bare": bare(libc.snprintf, ctypes.c_int), "sbuf": bytearray(64),
+        "byref": ctypes.byref, "char_at": ctypes.c_char.from_buffer,
+        "view_u": ctypes.c_uint64.from_buffer(bytearray(8)),
     }
+    # a compiled caller with an int's range check, nothing else: the cost of the object
+    checked = _callers.Arg(_callers.ARG_INT, None, lo=-(1 << 31), hi=(1 << 31) - 1)
+    env["abs_forward"] = _callers.make_caller(env["abs_bare"], [], None, True, None, [checked])
+    env["variadic_entry"] = _variadic_entry(env["snprintf_bare"])
     rows = [
         ("abs: idiomatic ctypes (argtypes)", "abs_idiomatic(x)"),
         ("abs: bare call (no argtypes, use_errno)", "abs_bare(x)"),
+        ("abs: bare call, GIL held (PYTHONAPI flag)", "abs_held(x)"),
+        ("abs: a compiled caller, int check only (mypyc build)", "abs_forward(x)"),
         ("one Python frame (the generated caller)", "frame(x)"),
         ("int type and range check", "type(x) is int and -2147483648 <= x <= 2147483647"),
         ("sum6: idiomatic ctypes", "sum6_idiomatic(1, 2, 3, 4, 5, 6)"),
@@ -99,6 +112,11 @@ def main() -> int:
         ("_Out_ 48 bytes: fresh zeroed C buffer", "B48()"),
         ("_Out_ 48 bytes: 6 members from the buffer", "o.a, o.b, o.c, o.d, o.e, o.f = unpack48(b)"),
         ("union: bare call with its eightbyte as c_uint64", "take_u_bare(c_uint64(5))"),
+        ("union: bare call with a view of its bytes", "take_u_bare(view_u)"),
+        ("snprintf: bare call, C-ready arguments",
+         'snprintf_bare(byref(char_at(sbuf)), 64, b"%d %s", 5, b"five")'),
+        ("snprintf: the variadic entry alone (frame, key, star call)",
+         'variadic_entry(sbuf, 64, "%d %s", "int", 5, "str", "five")'),
         ("decode: one new record instance (per record)", "new(Rec)"),
         ("qsort: one Pointer for a callback argument", "p = new(Pointer); p.address = 1; "
          "p.type = None; p.block = None"),
@@ -110,6 +128,20 @@ def main() -> int:
     per_sort = ns("qsort(c_int_array(), 1000, 4, zero_cmp)", env, 50) / calls[0]
     print(f"{'qsort: one bare callback call (c_void_p args)':52s} {per_sort:8.0f}")
     return 0
+
+
+def _variadic_entry(target: object) -> object:
+    """What koffi_typed's variadic entry does before the planned caller: split the
+    type/value pairs, look the caller up by the types, call it with the values."""
+    cache = {("int", "str"): lambda *args: None}
+
+    def entry(buf: object, n: object, fmt: object, /, *pairs: object) -> object:
+        if not len(pairs) & 1:
+            caller = cache[pairs[::2]]
+            return caller(buf, n, fmt, *pairs[1::2])
+        return target
+
+    return entry
 
 
 if __name__ == "__main__":
