@@ -41,6 +41,15 @@ def terminated_bytes(label: str, value: bytes, unit: int) -> bytes:
     return value
 
 
+def _buffer(label: str, value: object, keep: list[object], writable: bool) -> object | None:
+    """`buffer_argument`, its errors (an immutable buffer where C may write) naming
+    ``label``."""
+    try:
+        return buffer_argument(value, keep, writable)
+    except TypeError as exc:
+        raise in_argument(label, exc) from None
+
+
 def check_address(label: str, value: int) -> int:
     """A raw address, range-checked like every other int."""
     if not 0 <= value <= _POINTER_MAX:
@@ -106,10 +115,7 @@ class StringConverter(Converter):
                 raise TypeError(f"{self.label}: expected a one-element list holding str, "
                                 f"bytes or None, got a list holding {type(item).__name__}")
             return ctypes.create_string_buffer(data + bytes(self.unit), len(data) + self.unit)
-        try:
-            buffer = buffer_argument(value, keep, self.writable)
-        except TypeError as exc:
-            raise in_argument(self.label, exc) from None
+        buffer = _buffer(self.label, value, keep, self.writable)
         if buffer is not None:
             return buffer
         if isinstance(value, Pointer):
@@ -202,10 +208,7 @@ class PointerConverter(Converter):
         if self.text_unit and (isinstance(value, str) or (
                 isinstance(value, list) and len(value) == 1 and isinstance(value[0], str))):
             return self._text(value)
-        try:
-            buffer = buffer_argument(value, keep, self.writable)
-        except TypeError as exc:
-            raise in_argument(self.label, exc) from None
+        buffer = _buffer(self.label, value, keep, self.writable)
         if buffer is not None:
             return buffer
         if self.void:
