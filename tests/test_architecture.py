@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("memory", "library"),
     ("runtime",),
     ("",),  # koffi_typed/__init__.py: the public API
-    ("demo", "stubgen", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
+    ("demo", "stubgen", "stubgen.__main__", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
      "bindings.libc", "bindings.sqlite3", "bindings.zlib"),  # tools over the public API
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
