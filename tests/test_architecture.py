@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "koffi_typed"
 #: Bottom to top. Same layer = peers (may import each other's lower parts, never in a circle).
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "markers", "datamodel", "cparser", "layout", "primitives",
-     "asyncpool", "probe", "names", "libffi", "bases", "cexpr", "_callers"),
+     "asyncpool", "probe", "names", "libffi", "bases", "_callers"),
     ("typesystem",),
     ("types", "c", "pointer", "callstate"),
     ("typehints", "heap"),
@@ -41,6 +41,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("memory", "library"),
     ("runtime",),
     ("",),  # koffi_typed/__init__.py: the public API
+    ("stubgen.cexpr",),
     ("demo", "stubgen", "stubgen.__main__", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
      "bindings.libc", "bindings.sqlite3", "bindings.zlib"),  # tools over the public API
 ]

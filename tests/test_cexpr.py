@@ -1,4 +1,4 @@
-"""koffi_typed.cexpr: C constant expressions evaluated as the C compiler does."""
+"""koffi_typed.stubgen.cexpr: C constant expressions evaluated as the C compiler does."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from cexprgen import compiler_values, expressions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from koffi_typed import cexpr
+from koffi_typed.stubgen import cexpr
 
 SIZES = {"char": 1, "signed char": 1, "unsigned char": 1, "short": 2, "unsigned short": 2,
          "int": 4, "unsigned int": 4, "long": ctypes.sizeof(ctypes.c_long),

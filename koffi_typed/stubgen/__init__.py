@@ -20,7 +20,7 @@ How it works:
    directories, ``--prefix`` adds names (``--prefix SDL_``). Types they use come along from
    anywhere.
 4. Constants (``#define``, enum values, array lengths, bitfield widths) are evaluated by
-   `koffi_typed.cexpr` with C's rules; what it cannot decide (``sizeof`` of a record,
+   `koffi_typed.stubgen.cexpr` with C's rules; what it cannot decide (``sizeof`` of a record,
    function-like macros such as ``SSL_OP_BIT(n)``) the C compiler computes in one small
    program.
 5. Everything is named (rules below), ordered so that each definition follows what it uses,
@@ -73,7 +73,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from koffi_typed import cexpr
+import koffi_typed.stubgen.cexpr as cexpr
 from koffi_typed.cparser import parse_type
 from koffi_typed.datamodel import host_model
 from koffi_typed.errors import ParseError
