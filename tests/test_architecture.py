@@ -41,7 +41,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("memory", "library"),
     ("runtime",),
     ("",),  # koffi_typed/__init__.py: the public API
-    ("stubgen.cexpr",),
+    ("stubgen.errors", "stubgen.cexpr"),
+    ("stubgen.preprocess",),
+    ("stubgen.parse",),
     ("demo", "stubgen", "stubgen.__main__", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
      "bindings.libc", "bindings.sqlite3", "bindings.zlib"),  # tools over the public API
 ]

@@ -58,15 +58,12 @@ from __future__ import annotations
 
 import argparse
 import ast
-import bisect
-import contextlib
 import ctypes
 import enum
 import fnmatch
 import keyword
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -79,16 +76,18 @@ from koffi_typed.datamodel import host_model
 from koffi_typed.errors import ParseError
 from koffi_typed.layout import FieldSpec, place_fields
 from koffi_typed.primitives import PRIMITIVES
+from koffi_typed.stubgen.errors import StubgenError
+from koffi_typed.stubgen.parse import Skipped, deep_recursion, load_pycparser, parse
+from koffi_typed.stubgen.preprocess import (
+    Preprocessed,
+    library_files,
+    preprocess,
+    run_command,
+    wrapper_source,
+)
 
 __all__ = ["RESERVED", "StubgenError", "generate", "main", "python_name"]
 
-#: Defines that let pycparser (C99/C11, no GNU extensions) read glibc and friends.
-CPP_FLAGS: Final = [
-    "-U__GNUC__", "-D__attribute__(x)=", "-D__extension__=", "-D__restrict=",
-    "-D__restrict__=", "-D__inline=", "-D__inline__=", "-D__asm__(x)=", "-D__asm(x)=",
-    "-D__builtin_va_list=void *", "-D__signed__=signed", "-D_Noreturn=", "-D__volatile__=",
-    "-D__thread=", "-D__builtin_offsetof=offsetof", "-D__alignof__=_Alignof",
-    "-D__declspec(x)=", "-D__forceinline=", "-D__cdecl=", "-D__stdcall="]
 #: Names the generated module defines or uses in annotations: a C name never takes them.
 RESERVED: Final = frozenset({
     "lib", "koffi", "c", "array", "Annotated", "Any", "Callable", "IntEnum", "TypeAlias",
@@ -100,33 +99,17 @@ RESERVED: Final = frozenset({
 _ENUM_ATTRS: Final = frozenset(dir(enum.IntEnum)) | {"name", "value", "mro", "_missing_"}
 #: Member names the record machinery uses itself.
 _MEMBER_RESERVED: Final = frozenset({"self", "from_buffer", "_koffi_keep", "_koffi_bytes"})
-_MAX_SKIPPED: Final = 60
-_PTR_SIZE: Final = ctypes.sizeof(ctypes.c_void_p)
+PTR_SIZE: Final = ctypes.sizeof(ctypes.c_void_p)
 
-_FAMILIES: Final = {name: prim.family for prim in PRIMITIVES
+FAMILIES: Final = {name: prim.family for prim in PRIMITIVES
                     for name in (prim.name, *prim.aliases)}
-_SIZES: Final = {name: host_model().scalar(prim.size_key)[0] for prim in PRIMITIVES
+SIZES: Final = {name: host_model().scalar(prim.size_key)[0] for prim in PRIMITIVES
                  for name in (prim.name, *prim.aliases)}
-_C_ALIASES: Final = {
+C_ALIASES: Final = {
     prim.name: next((n for n in (prim.name, *prim.aliases) if n.isidentifier()), "")
     for prim in PRIMITIVES}
-_NUMERIC: Final = frozenset({"int", "uint", "float", "bool"})
-_PRIMS: Final = {name: prim for prim in PRIMITIVES for name in (prim.name, *prim.aliases)}
-
-
-class StubgenError(Exception):
-    """A problem with the headers or the command line; the message says what and where."""
-
-
-def _pycparser() -> Any:
-    try:
-        import pycparser  # type: ignore[import-untyped, import-not-found, unused-ignore]
-        import pycparser.c_generator  # type: ignore[import-untyped, import-not-found, unused-ignore]
-        import pycparser.c_parser  # type: ignore[import-untyped, import-not-found, unused-ignore]
-    except ImportError:
-        raise StubgenError("stubgen needs pycparser: pip install 'koffi_typed[stubgen]'"
-                           ) from None
-    return pycparser
+NUMERIC: Final = frozenset({"int", "uint", "float", "bool"})
+PRIMS: Final = {name: prim for prim in PRIMITIVES for name in (prim.name, *prim.aliases)}
 
 
 # ---------------------------------------------------------------------------- names
@@ -142,7 +125,7 @@ def python_name(name: str, used: set[str] | frozenset[str] = frozenset(),
     return out
 
 
-def _member_name(name: str, used: set[str], avoid: set[str]) -> str:
+def member_name(name: str, used: set[str], avoid: set[str]) -> str:
     """A record member: the class body only needs to avoid what its annotations use."""
     out = python_name(name, used, _MEMBER_RESERVED | frozenset(avoid))
     while out == "_" or (out[:1] == "_" and out[1:].isdigit()) or out in avoid or out in used:
@@ -150,329 +133,13 @@ def _member_name(name: str, used: set[str], avoid: set[str]) -> str:
     return out
 
 
-def _enum_member_name(name: str, used: set[str]) -> str:
+def enum_member_name(name: str, used: set[str]) -> str:
     """An IntEnum member: also avoids the attributes of IntEnum and underscore names (Enum
     reserves ``_sunder_`` names and does not make ``__private`` ones members)."""
     out = "m" + name if name.startswith("_") else name
     while keyword.iskeyword(out) or out in _ENUM_ATTRS or out in used or not out:
         out += "_"
     return out
-
-
-# ---------------------------------------------------------------------------- preprocessing
-
-
-@dataclass
-class Macro:
-    """A ``#define``: ``params`` is None for object-like macros."""
-
-    name: str
-    params: str | None
-    body: str
-    file: str
-    order: int
-
-
-@dataclass
-class Preprocessed:
-    """What the preprocessor gave: code (with line markers), macros, files and their roles."""
-
-    text: str
-    origins: list[tuple[str, int]]  # per line of text: (header, line)
-    macros: dict[str, Macro]
-    mains: list[str]  # the headers themselves, as the preprocessor names them
-    search: list[str]  # the include directories, in search order
-    files: set[str]
-    chunks: list[tuple[int, int]] = field(default_factory=list)  # top-level declarations
-
-
-_MARKER: Final = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)\s*$')
-_DEFINE: Final = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(\([^)]*\))?\s?(.*)$")
-_UNDEF: Final = re.compile(r"#\s*undef\s+([A-Za-z_]\w*)")
-
-
-def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
-    except FileNotFoundError:
-        raise StubgenError(f"cannot {what}: {cmd[0]!r} not found (choose a C compiler with "
-                           "--cc or $CC)") from None
-    except subprocess.TimeoutExpired:
-        raise StubgenError(f"cannot {what}: {cmd[0]} did not finish in 600 s") from None
-
-
-def _wrapper_source(headers: Sequence[str]) -> str:
-    lines = []
-    for h in headers:
-        if os.path.exists(h):
-            lines.append(f'#include "{os.path.abspath(h)}"')
-        else:
-            lines.append(f"#include <{h}>")
-    return "\n".join(lines) + "\n"
-
-
-def preprocess(headers: Sequence[str], cc: str, flags: Sequence[str]) -> Preprocessed:
-    """Run the preprocessor over ``headers`` and split its output."""
-    with tempfile.TemporaryDirectory() as tmp:
-        wrapper = os.path.join(tmp, "koffi_stubgen.c")
-        with open(wrapper, "w", encoding="utf-8") as f:
-            f.write(_wrapper_source(headers))
-        cmd = [cc, "-E", "-dD", "-v", *CPP_FLAGS, *flags, wrapper]
-        proc = _run(cmd, "preprocess the headers")
-    stderr = proc.stderr.splitlines()
-    search = _search_dirs(stderr)
-    if proc.returncode:
-        tail = stderr[next((i + 1 for i, s in enumerate(stderr) if s.startswith(
-            "End of search list")), 0):]
-        shown = "\n".join(line for line in tail if line.strip()) or proc.stderr
-        raise StubgenError(f"the C preprocessor failed on {', '.join(headers)}:\n{shown}")
-    macros: dict[str, Macro] = {}
-    code: list[str] = []
-    origins: list[tuple[str, int]] = []
-    mains: list[str] = []
-    files: set[str] = set()
-    current, line_no = "", 0
-    for line in proc.stdout.splitlines():
-        m = _MARKER.match(line)
-        if m is not None:
-            name = m[2].encode("latin-1", "backslashreplace").decode("unicode_escape") \
-                if "\\" in m[2] else m[2]
-            if "1" in m[3].split() and current == wrapper and name not in mains:
-                mains.append(name)
-            current, line_no = name, int(m[1]) - 1
-            files.add(name)
-            code.append(line)
-            origins.append((current, line_no))
-            continue
-        line_no += 1
-        origins.append((current, line_no))
-        stripped = line.lstrip()
-        if stripped.startswith("#"):
-            d = _DEFINE.match(stripped)
-            if d is not None:
-                old = macros.get(d[1])
-                macros[d[1]] = Macro(d[1], d[2], d[3].strip(), current,
-                                     old.order if old is not None else len(macros))
-            else:
-                u = _UNDEF.match(stripped)
-                if u is not None:
-                    macros.pop(u[1], None)
-                elif re.match(r"#\s*pragma\s+pack\b", stripped):
-                    code.append(stripped)
-                    continue
-            code.append("")
-            continue
-        code.append(line)
-    files.discard(wrapper)
-    result = Preprocessed("\n".join(code), origins, macros, mains, search, files)
-    result.text, result.chunks = _strip_bodies(result.text)
-    return result
-
-
-def _search_dirs(stderr: list[str]) -> list[str]:
-    dirs: list[str] = []
-    inside = False
-    for line in stderr:
-        if line.startswith("#include") and "search starts here" in line:
-            inside = True
-            continue
-        if line.startswith("End of search list"):
-            break
-        if inside and line.startswith(" "):
-            d = line.strip().removesuffix(" (framework directory)")
-            dirs.append(os.path.normpath(d))
-    return dirs
-
-
-_SCAN: Final = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[{};]|^#[^\n]*',
-                          re.MULTILINE)
-
-
-def _strip_bodies(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """Blank the bodies of function definitions (keeping ``{}`` and line breaks) and find the
-    top-level declarations: ``(start, end)`` offsets, each ending at ``;`` or ``}``."""
-    out = list(text)
-    chunks: list[tuple[int, int]] = []
-    depth = 0
-    start = 0
-    body_start = -1
-    for m in _SCAN.finditer(text):
-        tok = m[0]
-        if tok[0] in "\"'#":
-            if tok.startswith("#pragma") and depth:
-                for i in range(m.start(), m.end()):
-                    out[i] = " "
-            continue
-        pos = m.start()
-        if tok == "{":
-            if depth == 0:
-                j = pos - 1
-                while j >= 0 and text[j].isspace():
-                    j -= 1
-                body_start = pos if j >= 0 and text[j] == ")" else -1
-            depth += 1
-        elif tok == "}":
-            depth = max(depth - 1, 0)
-            if depth == 0 and body_start >= 0:
-                for i in range(body_start + 1, pos):
-                    if out[i] != "\n":
-                        out[i] = " "
-                body_start = -1
-                chunks.append((start, pos + 1))
-                start = pos + 1
-        elif tok == ";" and depth == 0:
-            chunks.append((start, pos + 1))
-            start = pos + 1
-    if start < len(text):
-        chunks.append((start, len(text)))
-    return "".join(out), chunks
-
-
-def library_files(pre: Preprocessed, include_dirs: Sequence[str]) -> set[str]:
-    """The headers whose declarations belong to the library (see the module docstring)."""
-    roots = sorted({os.path.normpath(d) for d in pre.search}, key=len, reverse=True)
-    keep_dirs = [os.path.normpath(os.path.abspath(d)) for d in include_dirs]
-    rel_dirs: set[str] = set()
-    stems: set[str] = set()
-    for main in pre.mains:
-        path = os.path.normpath(main)
-        root = next((r for r in roots if path.startswith(r + os.sep)), None)
-        if root is None:
-            keep_dirs.append(os.path.dirname(os.path.abspath(path)))
-            continue
-        rel = os.path.relpath(path, root)
-        head, _, _ = rel.partition(os.sep)
-        if head != rel:
-            rel_dirs.add(head)
-        else:
-            stems.add(os.path.splitext(rel)[0])
-    out: set[str] = set()
-    for f in pre.files:
-        path = os.path.normpath(f)
-        if any(path.startswith(d + os.sep) for d in keep_dirs):
-            out.add(f)
-            continue
-        root = next((r for r in roots if path.startswith(r + os.sep)), None)
-        if root is None:
-            continue
-        rel = os.path.relpath(path, root)
-        if rel.partition(os.sep)[0] in rel_dirs or any(rel.startswith(s) for s in stems):
-            out.add(f)
-    out.update(pre.mains)
-    return out
-
-
-# ---------------------------------------------------------------------------- parsing
-
-
-@dataclass
-class Skipped:
-    """A declaration pycparser could not read."""
-
-    file: str
-    line: int
-    text: str
-    reason: str
-
-
-@contextlib.contextmanager
-def _deep_recursion(limit: int = 60_000) -> Iterator[None]:
-    """pycparser and tree walks recurse per nesting level; deep expressions need room."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-
-
-def parse(pre: Preprocessed, pycparser: Any) -> tuple[Any, list[Skipped]]:
-    """Parse the preprocessed text; declarations pycparser rejects are left out (at most
-    `_MAX_SKIPPED`), anything else is a `StubgenError` naming the header, line and C text."""
-    text = _with_builtin_types(pre.text)
-    shift = len(text) - len(pre.text)
-    line_starts = [0] + [nl.end() for nl in re.finditer("\n", pre.text)]
-    index: dict[tuple[str, int], list[int]] = {}
-    for i, origin in enumerate(pre.origins):
-        index.setdefault(origin, []).append(i)
-    starts = [c[0] for c in pre.chunks]
-    blanked: set[int] = set()
-    skipped: list[Skipped] = []
-    error_cls = pycparser.c_parser.ParseError
-
-    def usable(i: int) -> bool:
-        a, b = pre.chunks[i]
-        return i not in blanked and any(
-            ln.strip() and not ln.startswith("#") for ln in text[a + shift:b + shift].split("\n"))
-
-    while True:
-        parser = pycparser.c_parser.CParser()
-        try:
-            with _deep_recursion():
-                return parser.parse(text, "<stubgen>"), skipped
-        except error_cls as exc:
-            message = str(exc)
-        except RecursionError:
-            raise StubgenError("a declaration nests too deeply for pycparser") from None
-        m = re.match(r"(.*?):(\d+)(?::(\d+))?:\s*(.*)$", message, re.S)
-        file, line, col, reason = (m[1], int(m[2]), int(m[3] or 1), m[4].strip()) if m \
-            else ("", 0, 1, message)
-        lines = index.get((file, line), [])
-        chunk = -1
-        if lines:
-            chunk = bisect.bisect_right(starts, line_starts[lines[0]] + col - 1) - 1
-        lexpos = _lexer_position(parser)
-        if lexpos is not None:
-            near = bisect.bisect_right(starts, max(lexpos - shift - 1, 0)) - 1
-            while near > 0 and not usable(near):
-                near -= 1
-            if chunk < 0 or not usable(chunk) or chunk > near:
-                chunk = near
-        if chunk < 0 or not usable(chunk) or len(skipped) >= _MAX_SKIPPED:
-            source = pre.text.splitlines()[lines[0]] if lines else ""
-            raise StubgenError(
-                f"{file}:{line}:{col}: pycparser cannot read this declaration ({reason})\n"
-                f"    {source.strip()}")
-        blanked.add(chunk)
-        a, b = pre.chunks[chunk]
-        a, b = a + shift, b + shift
-        body = [ln for ln in text[a:b].split("\n")]
-        first = next(i for i, ln in enumerate(body) if ln.strip() and not ln.startswith("#"))
-        origin = pre.origins[bisect.bisect_right(line_starts, a - shift) - 1 + first]
-        decl = " ".join(ln for ln in body if not ln.startswith("#"))
-        skipped.append(Skipped(origin[0], origin[1], " ".join(decl.split())[:300], reason))
-        text = text[:a] + _keep_markers(text[a:b]) + text[b:]
-
-
-#: Types GCC knows that pycparser does not: declared as incomplete types, so that headers
-#: using them parse and whatever needs them by value is reported as not translated.
-_BUILTIN_TYPES: Final = ("_Float16", "_Float32", "_Float64", "_Float128", "_Float32x",
-                         "_Float64x", "_Float128x", "__float80", "__float128", "__bf16",
-                         "__fp16", "_Decimal32", "_Decimal64", "_Decimal128", "__int128_t",
-                         "__uint128_t")
-
-
-def _with_builtin_types(text: str) -> str:
-    names = [n for n in _BUILTIN_TYPES if re.search(rf"\b{n}\b", text) and not re.search(
-        rf"\btypedef\b[^;{{}}]*\b{n}\s*;", text)]
-    if not names:
-        return text
-    decls = "".join(f"typedef struct {n} {n};" for n in names)
-    return f'# 1 "<built-in types>"\n{decls}\n{text}'
-
-
-def _lexer_position(parser: Any) -> int | None:
-    """How far pycparser's lexer got (pycparser 3: ``clex._pos``, 2: PLY's ``lexpos``)."""
-    clex = getattr(parser, "clex", None)
-    pos = getattr(clex, "_pos", None)
-    if pos is None:
-        pos = getattr(getattr(clex, "lexer", None), "lexpos", None)
-    return pos if isinstance(pos, int) else None
-
-
-def _keep_markers(chunk: str) -> str:
-    """Blank a chunk but keep its line markers (they give later lines their origin)."""
-    return "\n".join(ln if ln.startswith("#") else " " * len(ln) for ln in chunk.split("\n"))
 
 
 # ---------------------------------------------------------------------------- the C model
@@ -589,8 +256,8 @@ class Builder:
         self.is_library = library
         self.pack: list[int | None] = [None]
         self.env = cexpr.Env(constants={}, scalar=self.scalar, sizeof=self.sizeof,
-                             long_bits=_SIZES["long"] * 8,
-                             char_signed=_FAMILIES["char"] == "int")
+                             long_bits=SIZES["long"] * 8,
+                             char_signed=FAMILIES["char"] == "int")
 
     # --- types
     def ctype(self, node: Any, owner: str) -> CType:
@@ -598,7 +265,7 @@ class Builder:
         if isinstance(node, c.TypeDecl):
             t = self.base(node.type, owner)
             if "const" in (node.quals or []):
-                t = _with_const(t)
+                t = with_const(t)
             return t
         if isinstance(node, c.PtrDecl):
             if isinstance(node.type, c.FuncDecl):
@@ -631,7 +298,7 @@ class Builder:
                 canon = parse_type(text).name
             except ParseError:
                 return CType("unsupported", why=f"unknown type {text}")
-            if _FAMILIES.get(canon) not in _NUMERIC:
+            if FAMILIES.get(canon) not in NUMERIC:
                 return CType("unsupported", why=f"{text} has no Koffi type")
             return CType("prim", canon)
         if isinstance(node, (c.Struct, c.Union)):
@@ -647,7 +314,7 @@ class Builder:
             target = self.model.typedefs.get(t.name)
             if target is None:
                 return CType("unsupported", why=f"unknown type {t.name}")
-            t = _with_const(target) if t.const else target
+            t = with_const(target) if t.const else target
             seen += 1
         return t
 
@@ -662,27 +329,27 @@ class Builder:
             if r.kind != "prim":
                 return None
             name = r.name
-        family = _FAMILIES.get(name)
-        if family not in _NUMERIC:
+        family = FAMILIES.get(name)
+        if family not in NUMERIC:
             return None
-        return _SIZES[name], family
+        return SIZES[name], family
 
     def sizeof(self, name: str) -> int | None:
         if name.endswith("*"):
-            return _PTR_SIZE
+            return PTR_SIZE
         found = self.scalar(name)
         return found[0] if found is not None else None
 
     def constant(self, node: Any) -> tuple[int | float | None, str]:
         """(value, "") or (None, C text for the compiler)."""
         try:
-            with _deep_recursion():
+            with deep_recursion():
                 value = cexpr.evaluate_postfix(self.postfix(node), self.env).value
             return value, ""
         except (cexpr.Unknown, _Unsupported, RecursionError):
             pass
         try:
-            with _deep_recursion():
+            with deep_recursion():
                 text = self.generator.visit(node)
         except RecursionError:
             return None, ""
@@ -922,7 +589,7 @@ class Builder:
         self.model.functions[name] = Function(name, proto, inline=inline)
 
 
-def _with_const(t: CType) -> CType:
+def with_const(t: CType) -> CType:
     return CType(t.kind, t.name, t.ref, t.length, t.expr, True, t.why)
 
 
@@ -988,12 +655,12 @@ class _ValuesRunner:
         exe = os.path.join(self.tmp, "koffi_values")
         with open(path, "w", encoding="utf-8") as f:
             f.write(source)
-        proc = _run([self.cc, "-std=gnu11", "-w", *self.flags, path, "-o", exe],
+        proc = run_command([self.cc, "-std=gnu11", "-w", *self.flags, path, "-o", exe],
                     "compile the constant expressions")
         if proc.returncode:
             lines = {int(m[1]) for m in re.finditer(r"koffi_values\.c:(\d+):", proc.stderr)}
             return False, {}, {(line - first) // 3 for line in lines if line >= first}
-        run = _run([exe], "run the constant-expression program")
+        run = run_command([exe], "run the constant-expression program")
         if run.returncode:
             self.problem = (f"the constant-expression program failed ({run.returncode}); "
                             "constants the compiler computes are left out")
@@ -1010,7 +677,7 @@ class _ValuesRunner:
 
 
 def _values_program(headers: Sequence[str], exprs: Sequence[str]) -> tuple[str, int]:
-    head = [_wrapper_source(headers)]
+    head = [wrapper_source(headers)]
     lines = "\n".join(head).splitlines()
     first = len(lines) + 1
     body: list[str] = []
@@ -1063,7 +730,7 @@ def generate(headers: Sequence[str], *, lib: str, only: Sequence[str] = (), cc: 
              warn: Callable[[str], None] | None = None, command: str | None = None) -> str:
     """The binding module (text) for ``headers``; raises `StubgenError`."""
     warn = warn or (lambda msg: print(f"stubgen: warning: {msg}", file=sys.stderr))
-    pycparser = _pycparser()
+    pycparser = load_pycparser()
     pre = preprocess(headers, cc, flags)
     files = library_files(pre, include_dirs)
 
@@ -1076,16 +743,16 @@ def generate(headers: Sequence[str], *, lib: str, only: Sequence[str] = (), cc: 
     for s in skipped:
         warn(f"{s.file}:{s.line}: left out, pycparser cannot read it ({s.reason}): {s.text}")
     builder = Builder(pycparser, is_library)
-    with _deep_recursion():
+    with deep_recursion():
         for node in tree.ext:
             builder.add(node)
     model = builder.model
     if only:
         model.functions = {n: f for n, f in model.functions.items()
                            if any(fnmatch.fnmatchcase(n, p) for p in only)}
-    macros = _macro_constants(pre, builder, is_library)
-    _prune(model, keep_library=not only)
-    queries = _layout_queries(model)
+    macros = macro_constants(pre, builder, is_library)
+    prune(model, keep_library=not only)
+    queries = layout_queries(model)
     pending = [e for e, v in model.exprs.items() if v is None]
     pending += [m for m, v in macros.items() if v is None]
     pending += [q for qs in queries.values() for q in qs.values()]
@@ -1096,16 +763,16 @@ def generate(headers: Sequence[str], *, lib: str, only: Sequence[str] = (), cc: 
     for m in macros:
         if macros[m] is None and m in computed:
             macros[m] = computed[m]
-    _fill_values(model)
-    _check_layouts(model, queries, computed)
+    fill_values(model)
+    check_layouts(model, queries, computed)
     constants = [Constant(n, v) for n, v in macros.items() if v is not None]
     shown = source or ", ".join(headers)
-    text = Emitter(model, lib, shown, command, _macro_notes(pre, macros, is_library),
+    text = Emitter(model, lib, shown, command, macro_notes(pre, macros, is_library),
                    skipped).emit(constants)
     return text
 
 
-def _macro_constants(pre: Preprocessed, builder: Builder,
+def macro_constants(pre: Preprocessed, builder: Builder,
                      is_library: Callable[[str, str | None], bool]
                      ) -> dict[str, int | float | str | bytes | None]:
     """Library ``#define`` constants: values, None for the compiler to compute."""
@@ -1136,7 +803,7 @@ def _macro_constants(pre: Preprocessed, builder: Builder,
             continue
         if expanded:
             try:
-                with _deep_recursion():
+                with deep_recursion():
                     value = cexpr.evaluate_postfix(cexpr.to_postfix(expanded, env), env)
                 out[m.name] = value.value
                 if cexpr.atomic(expanded):
@@ -1149,7 +816,7 @@ def _macro_constants(pre: Preprocessed, builder: Builder,
     return out
 
 
-def _macro_notes(pre: Preprocessed, values: dict[str, int | float | str | bytes | None],
+def macro_notes(pre: Preprocessed, values: dict[str, int | float | str | bytes | None],
                  is_library: Callable[[str, str | None], bool]) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = {}
     for m in sorted(pre.macros.values(), key=lambda m: m.order):
@@ -1164,7 +831,7 @@ def _macro_notes(pre: Preprocessed, values: dict[str, int | float | str | bytes 
     return notes
 
 
-def _fill_values(model: Model) -> None:
+def fill_values(model: Model) -> None:
     """Put the compiler's values into enums, array lengths and bitfield widths."""
     for en in model.enums.values():
         if any(v is None for _, v in en.values):
@@ -1199,7 +866,7 @@ def _spelling(rec: Record) -> str | None:
     return rec.name if rec.direct else None
 
 
-def _layout_queries(model: Model) -> dict[str, dict[str, str]]:
+def layout_queries(model: Model) -> dict[str, dict[str, str]]:
     """For each record C can name: '#size', '#align' and member names → C expressions."""
     out: dict[str, dict[str, str]] = {}
     for key, rec in model.records.items():
@@ -1234,7 +901,7 @@ class _Layout:
     def of(self, t: CType) -> tuple[int, int] | None:
         r = self.resolve(t)
         if r.kind == "prim":
-            prim = _PRIMS.get(r.name)
+            prim = PRIMS.get(r.name)
             return self.host.scalar(prim.size_key) if prim is not None else None
         if r.kind == "pointer":
             return self.host.pointer, self.host.pointer
@@ -1281,7 +948,7 @@ class _Layout:
         return found
 
 
-def _check_layouts(model: Model, queries: dict[str, dict[str, str]],
+def check_layouts(model: Model, queries: dict[str, dict[str, str]],
                    computed: Mapping[str, int | float]) -> None:
     """Compare each record's layout with the compiler's; a record GCC packs by attribute
     (invisible to pycparser) gets ``pack=1``; any other difference makes it opaque."""
@@ -1335,7 +1002,7 @@ def _int_or_none(v: int | float | None) -> int | None:
     return v if isinstance(v, int) else None
 
 
-def _prune(model: Model, *, keep_library: bool) -> None:
+def prune(model: Model, *, keep_library: bool) -> None:
     """Keep what the functions use, and (unless ``--only``) the library's own types."""
     needed: set[tuple[str, str]] = set()
     stack: list[CType] = []
@@ -1460,7 +1127,7 @@ class Emitter:
                                                                     | bytes]]:
         m = self.m
         taken: set[str] = set()
-        prim_names = set(_FAMILIES)
+        prim_names = set(FAMILIES)
         # Koffi registry names: typedefs keep theirs unless they clash with a primitive that
         # means something else; tags yield to typedefs of the same name.
         registry: set[str] = set()
@@ -1545,7 +1212,7 @@ class Emitter:
             target = self.m.typedefs.get(t.name)
             if target is None:
                 return CType("unsupported", why=f"unknown type {t.name}")
-            t = _with_const(target) if t.const else target
+            t = with_const(target) if t.const else target
             seen += 1
         if t.kind == "pointer" and t.ref is not None:
             return CType("pointer", ref=self.resolve(t.ref), const=t.const)
@@ -1595,7 +1262,7 @@ class Emitter:
         if p.variadic:
             return "variadic callback"
         for _, pt in p.params:
-            why = self.problem(_decay(self.resolve(pt)))
+            why = self.problem(decay(self.resolve(pt)))
             if why is not None:
                 return why
         return self.problem(p.result) if self.resolve(p.result).kind != "void" else None
@@ -1628,7 +1295,7 @@ class Emitter:
         if r.kind == "void":
             return "None"
         if r.kind == "prim":
-            return {"float": "float", "bool": "bool"}.get(_FAMILIES[r.name], "int")
+            return {"float": "float", "bool": "bool"}.get(FAMILIES[r.name], "int")
         if r.kind == "enum":
             return self.pyname.get(("enum", r.name), "int")
         if r.kind == "record":
@@ -1676,7 +1343,7 @@ class Emitter:
 
     def callback_type(self, key: str) -> str:
         p = self.m.protos[key]
-        args = ", ".join(self.value_type(_decay(self.resolve(pt))) for _, pt in p.params)
+        args = ", ".join(self.value_type(decay(self.resolve(pt))) for _, pt in p.params)
         result = self.resolve(p.result)
         ret = "None" if result.kind == "void" else "Any" if result.kind == "pointer" else \
             self.value_type(result) if result.kind != "enum" else "int"
@@ -1688,7 +1355,7 @@ class Emitter:
 
     def inout(self, t: CType) -> bool:
         """Non-const pointers to scalars, records and pointers are read and written back."""
-        r = _decay(self.resolve(t))
+        r = decay(self.resolve(t))
         if r.kind != "pointer" or r.ref is None or r.ref.const:
             return False
         ref = r.ref
@@ -1706,8 +1373,8 @@ class Emitter:
             return "None"
         if t.kind == "typedef" and t.name in self.scalar_alias and r.kind == "prim":
             return self.scalar_alias[t.name]
-        if t.kind == "prim" and not t.const and _C_ALIASES.get(t.name):
-            return f"c.{_C_ALIASES[t.name]}"
+        if t.kind == "prim" and not t.const and C_ALIASES.get(t.name):
+            return f"c.{C_ALIASES[t.name]}"
         if r.kind == "record" and not param:
             return self.pyname[("record", r.name)]
         spec = self.spell(t, param=param)
@@ -1911,7 +1578,7 @@ class Emitter:
         pyt = self.value_type(r)
         cn = self.cname.get(("typedef", name), name)
         self.scalar_alias[name] = py
-        if cn in _FAMILIES:
+        if cn in FAMILIES:
             self.out += ["", f"{py}: TypeAlias = Annotated[{pyt}, {cn!r}]"]
         else:
             self.out += ["", f"{py}: TypeAlias = Annotated[{pyt}, _alias({cn!r}, "
@@ -1963,7 +1630,7 @@ class Emitter:
         out += ["", "", f"class {py}(IntEnum):"]
         used: set[str] = set()
         for n, v in en.values:
-            pn = _enum_member_name(n, used)
+            pn = enum_member_name(n, used)
             used.add(pn)
             out.append(f"    {pn} = {v}" + (f"  # {n}" if pn != n else ""))
         if not en.values:
@@ -2025,7 +1692,7 @@ class Emitter:
             if pad:  # an unnamed bitfield: a Koffi padding member
                 out.append(f"    {cname}: {ann} = {default}")
                 continue
-            pm = _member_name(cname, used, avoid)
+            pm = member_name(cname, used, avoid)
             used.add(pm)
             note = f"  # {cname}" if pm != cname else ""
             out.append(f"    {pm}: {ann} = {default}{note}")
@@ -2053,10 +1720,10 @@ class Emitter:
         if mem.bits is not None:
             return f'Annotated[int, c.bits("{spec}", {mem.bits})]', "0"
         if r.kind == "prim":
-            default = {"float": "0.0", "bool": "False"}.get(_FAMILIES[r.name], "0")
+            default = {"float": "0.0", "bool": "False"}.get(FAMILIES[r.name], "0")
             if t.kind == "typedef" and t.name in self.scalar_alias:
                 return self.scalar_alias[t.name], default
-            alias = _C_ALIASES.get(r.name)
+            alias = C_ALIASES.get(r.name)
             if alias:
                 return f"c.{alias}", default
             return f'Annotated[{self.value_type(r)}, "{spec}"]', default
@@ -2079,7 +1746,7 @@ class Emitter:
             out += ["", f"# {f.name}: not translated ({f.why})"]
             return
         p = f.proto
-        problems = [self.problem(_decay(self.resolve(t))) for _, t in p.params]
+        problems = [self.problem(decay(self.resolve(t))) for _, t in p.params]
         if self.resolve(p.result).kind not in ("void",):
             problems.append(self.problem(p.result))
         why = next((w for w in problems if w is not None), None)
@@ -2122,7 +1789,7 @@ def _quoted(annotation: str) -> str:
                   if m[1] not in ("int", "float", "bool", "Any", "str") else m[0], annotation)
 
 
-def _decay(r: CType) -> CType:
+def decay(r: CType) -> CType:
     """An array parameter is a pointer to its first element."""
     if r.kind == "array" and r.ref is not None:
         return CType("pointer", ref=r.ref)
@@ -2131,8 +1798,8 @@ def _decay(r: CType) -> CType:
 
 def _same_prim(canon: str, name: str) -> bool:
     """Whether the Koffi primitive ``name`` is the C type ``canon``."""
-    return _FAMILIES.get(canon) == _FAMILIES.get(name) and _SIZES.get(canon) == \
-        _SIZES.get(name)
+    return FAMILIES.get(canon) == FAMILIES.get(name) and SIZES.get(canon) == \
+        SIZES.get(name)
 
 
 def _unique(name: str, taken: set[str]) -> str:
