@@ -41,9 +41,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("memory", "library"),
     ("runtime",),
     ("",),  # koffi_typed/__init__.py: the public API
-    ("stubgen.errors", "stubgen.cexpr"),
+    ("stubgen.errors", "stubgen.cexpr", "stubgen.cmodel"),
     ("stubgen.preprocess",),
     ("stubgen.parse",),
+    ("stubgen.builder", "stubgen.compiler"),
+    ("stubgen.macros",),
     ("demo", "stubgen", "stubgen.__main__", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
      "bindings.libc", "bindings.sqlite3", "bindings.zlib"),  # tools over the public API
 ]
