@@ -41,12 +41,16 @@ LAYERS: list[tuple[str, ...]] = [
     ("memory", "library"),
     ("runtime",),
     ("",),  # koffi_typed/__init__.py: the public API
+    # tools over the public API; stubgen's steps first, each above what it uses
     ("stubgen.errors", "stubgen.cexpr", "stubgen.cmodel"),
-    ("stubgen.preprocess",),
-    ("stubgen.parse",),
-    ("stubgen.builder", "stubgen.compiler"),
+    ("stubgen.preprocess", "stubgen.names"),
+    ("stubgen.parse", "stubgen.pytypes"),
+    ("stubgen.builder", "stubgen.compiler", "stubgen.emit"),
     ("stubgen.macros",),
-    ("demo", "stubgen", "stubgen.__main__", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
+    ("stubgen.pipeline",),
+    ("stubgen.cli",),
+    ("stubgen",),
+    ("demo", "stubgen.__main__", "mypy", "abi.cli", "__main__", "bindings", "bindings.__main__",
      "bindings.libc", "bindings.sqlite3", "bindings.zlib"),  # tools over the public API
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
