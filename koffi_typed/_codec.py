@@ -13,8 +13,7 @@ import math
 import struct
 from typing import Any, Final, Union
 
-from koffi_typed import heap
-from koffi_typed.pointer import Pointer, compatible
+from koffi_typed.pointer import Pointer, compatible, freed_block
 
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a plain alias for mypyc)
 
@@ -472,7 +471,7 @@ class PointerCodec(Codec):
             if not self.void and not compatible(self.pointee, value.type):
                 raise TypeError(f"{self.label}: expected {self.ctype}, got a pointer to "
                                 f"{value.type.name}")
-            block = value.block if value.block is not None else heap.block_at(value.address)
+            block = value.block if value.block is not None else freed_block(value.address)
             if block is not None and block.freed:
                 raise ValueError(f"{self.label}: memory at {block.address:#x} was already "
                                  "freed")

@@ -14,7 +14,7 @@ import bisect
 import ctypes
 from typing import Any
 
-from koffi_typed.pointer import FREED, Pointer
+from koffi_typed.pointer import FREED, FREED_STARTS, Pointer
 from koffi_typed.typesystem import Type, resolve_type
 
 __all__ = ["Block", "alloc", "dispose", "free", "live_allocations"]
@@ -103,11 +103,15 @@ def free(ptr: object) -> None:
         return
     if not isinstance(ptr, Pointer):
         raise TypeError(f"free() expects a Pointer or None, not {type(ptr).__name__}")
-    block = ptr.block if ptr.block is not None else block_at(ptr.address)
+    block = ptr.block if ptr.block is not None else block_containing(ptr.address)
     if block is None:
         if ptr.address:
             _free(ptr.address)  # memory from C's malloc
         return
+    if block.owner is not None:
+        raise ValueError(f"{ptr.address:#x} points into memory koffi_typed made for a call "
+                         "(it lives as long as this Pointer); only koffi.alloc memory and "
+                         "memory from C's malloc can be freed")
     if block.freed:
         raise ValueError(f"Memory at {block.address:#x} was already freed")
     if ptr.address != block.address:
@@ -116,6 +120,7 @@ def free(ptr: object) -> None:
     block.freed = True
     del _blocks[block.address]
     quarantine[block.address] = block
+    bisect.insort(FREED_STARTS, block.address)
     quarantined_bytes += block.size
     _evict()
 
@@ -129,6 +134,7 @@ def _evict() -> None:
         if block is None:
             return
         del quarantine[block.address]
+        del FREED_STARTS[bisect.bisect_left(FREED_STARTS, block.address)]
         quarantined_bytes -= block.size
         del _starts[bisect.bisect_left(_starts, block.address)]
         _free(block.address)

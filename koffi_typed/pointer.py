@@ -7,6 +7,7 @@ installs them here with `install_access` when it is imported.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
@@ -25,8 +26,22 @@ T = TypeVar("T")
 _read_at: list[Callable[[int, Type], Any]] = []
 _write_at: list[Callable[[int, Type, object], None]] = []
 
-#: Blocks `koffi.free` released and `koffi_typed.heap` keeps in quarantine, by address.
+#: Blocks `koffi.free` released and `koffi_typed.heap` keeps in quarantine, by address,
+#: and their sorted addresses: a read through any address inside one raises.
 FREED: dict[int, Any] = {}
+FREED_STARTS: list[int] = []
+
+
+def freed_block(address: int, size: int = 1) -> Any:
+    """The quarantined block (freed by `koffi.free`) that the ``size`` bytes at ``address``
+    overlap, or ``None`` (cheap when nothing is quarantined)."""
+    if not FREED:
+        return None
+    at = bisect.bisect_right(FREED_STARTS, address + max(size, 1) - 1) - 1
+    if at < 0:
+        return None
+    block = FREED[FREED_STARTS[at]]
+    return block if address < block.address + block.size else None
 
 # ``p[i]`` of a pointer to a plain number reads it straight from memory (no codec, no
 # intermediate Pointer): native byte order, nothing to range-check when reading.
@@ -121,9 +136,10 @@ class Pointer(Generic[T]):
         if self.type.size == 0:
             raise TypeError(f"Cannot access a value through a pointer to {self.type.name} "
                             "(incomplete type; use cast())")
-        # a copy of a freed block's address (from C) is known by that address
-        block = self.block if self.block is not None else FREED.get(self.address)
-        target: Pointer[T] = Pointer(self.address + index * self.type.size, self.type, block)
+        address = self.address + index * self.type.size
+        # any copy of an address inside a freed block (from C, or made by hand) is known
+        block = self.block if self.block is not None else freed_block(address, self.type.size)
+        target: Pointer[T] = Pointer(address, self.type, block)
         target.check_access(self.type.size)
         return target
 
@@ -138,7 +154,7 @@ class Pointer(Generic[T]):
             read = _reader(t)
         if read is not False and self.block is None and type(index) is int:
             address = self.address + index * t.size
-            if 0 < address < probe.SPACE_END and not (FREED and self.address in FREED):
+            if 0 < address < probe.SPACE_END and not (FREED and freed_block(address, t.size)):
                 return read(probe.SPACE, address)[0]
         return _read_at[0](self._element(index).address, t)
 

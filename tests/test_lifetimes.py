@@ -5,14 +5,18 @@ process, so a crash is one failure. C side: tests/c/safety.c."""
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import koffi_typed as koffi
 from koffi_typed import c, heap
@@ -206,6 +210,25 @@ def test_pointers_into_call_temporaries_keep_them_alive(lib: koffi.Library) -> N
         r[5]
 
 
+@pytest.mark.parametrize("start", [0, 1, 2])
+def test_pointers_into_call_temporaries_cannot_be_freed(lib: koffi.Library, start: int) -> None:
+    """The memory is Python's, not C's heap: ``free`` refuses it (a child, so a wrong
+    ``free`` is one failure) and the pointer stays usable."""
+    out = _child(f"""
+        import koffi_typed as koffi
+        lib = koffi.load({str(lib.path)!r})
+        identity = lib.func("int *Identity(int *values)")
+        q = identity([10, 20, 30]) + {start}
+        try:
+            koffi.free(q)
+        except ValueError as exc:
+            print("refused:", exc)
+        print(q[0])
+    """)
+    assert "refused:" in out and "made for a call" in out, out
+    assert out.splitlines()[-1] == str((10, 20, 30)[start])
+
+
 def test_localtime_r_result_points_into_the_record_it_filled() -> None:
     libc = koffi.load("libc.so.6")
 
@@ -303,3 +326,111 @@ def test_element_access_through_a_copy_of_a_freed_pointer_raises() -> None:
                 ref[0]
             with pytest.raises(ValueError, match="freed"):
                 ref[0] = 1 if spec != "bool" else True
+
+
+# ------------------------------------------------- any pointer into a freed or live block
+
+_SPECS = ("int", "double", "uint8_t", "int64_t", "int16_t", "float")
+_OPS = ("get", "set", "deref", "decode", "encode", "call", "view", "free")
+
+
+def _forked(fn: Callable[[], None]) -> str:
+    """Run ``fn`` in a forked child: 'ok', 'raised <type>: <message>' or 'crash <status>'."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        try:
+            fn()
+            out = "ok"
+        except BaseException as exc:
+            out = f"raised {type(exc).__name__}: {exc}"
+        with os.fdopen(wfd, "w") as w:
+            w.write(out)
+        os._exit(0)
+    os.close(wfd)
+    with os.fdopen(rfd) as r:
+        data = r.read()
+    _, status = os.waitpid(pid, 0)
+    return data if data else f"crash {status}"
+
+
+def _copy(lib: koffi.Library, p: koffi.Pointer[Any], spec: str, byte: int, way: str
+          ) -> koffi.Pointer[Any]:
+    """A distinct Pointer ``byte`` bytes into ``p``'s block, made the way users get them."""
+    t = koffi.type(spec)
+    if way == "constructor":
+        return koffi.Pointer(p.address + byte, t)
+    if way == "from C":
+        return lib.func("void *Offset(void *p, size_t n)")(p, byte).cast(spec)
+    if way == "from C, then +":
+        base = lib.func("void *Identity(void *p)")(p).cast(spec)
+        return base + byte // t.size if byte % t.size == 0 else koffi.Pointer(
+            base.address + byte, t)
+    if way == "read from memory":  # e.g. a pointer member of a record C filled
+        holder = bytearray(8)
+        koffi.encode(holder, "uintptr_t", p.address + byte)
+        return koffi.decode(holder, f"{spec} *")  # type: ignore[no-any-return]
+    return (koffi.Pointer(p.address, t) + byte // t.size) if byte % t.size == 0 else \
+        koffi.Pointer(p.address + byte, t)
+
+
+def _use(lib: koffi.Library, ref: koffi.Pointer[Any], spec: str, op: str) -> None:
+    if op == "get":
+        ref[0]
+    elif op == "set":
+        ref[0] = 1
+    elif op == "deref":
+        ref.deref()
+    elif op == "decode":
+        koffi.decode(ref, spec)
+    elif op == "encode":
+        koffi.encode(ref, spec, 1)
+    elif op == "call":
+        lib.func("int WriteFirst(void *p, int v)")(ref, 5)
+    elif op == "view":
+        koffi.view(ref, koffi.sizeof(spec))[0] = 1
+    else:
+        koffi.free(ref)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=st.sampled_from(_SPECS), count=st.integers(1, 12), data=st.data(),
+       way=st.sampled_from(["constructor", "from C", "from C, then +", "read from memory", "copy +"]),
+       op=st.sampled_from(_OPS))
+def test_any_pointer_into_a_freed_block_raises(lib: koffi.Library, spec: str, count: int,
+                                               data: st.DataObject, way: str, op: str) -> None:
+    """Interior addresses too: a copy of any address inside a freed block, however it was
+    made, raises on every use (and never reaches C's ``free``)."""
+    size = koffi.sizeof(spec)
+    byte = data.draw(st.integers(0, count - 1).map(lambda i: i * size) |
+                     st.integers(0, count * size - 1), label="byte offset")
+
+    def run() -> None:
+        p = koffi.alloc(spec, count)
+        ref = _copy(lib, p, spec, byte, way)
+        koffi.free(p)
+        _use(lib, ref, spec, op)
+
+    outcome = _forked(run)
+    assert outcome.startswith("raised ValueError") and "freed" in outcome, outcome
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=st.sampled_from(_SPECS), count=st.integers(2, 12), data=st.data(),
+       way=st.sampled_from(["constructor", "from C", "read from memory"]))
+def test_freeing_an_interior_pointer_of_a_live_block_raises(
+        lib: koffi.Library, spec: str, count: int, data: st.DataObject, way: str) -> None:
+    size = koffi.sizeof(spec)
+    byte = data.draw(st.integers(1, count * size - 1), label="byte offset")
+
+    def run() -> None:
+        p = koffi.alloc(spec, count)
+        ref = _copy(lib, p, spec, byte, way)
+        try:
+            koffi.free(ref)
+        finally:
+            koffi.free(p)  # the block itself is still live and frees once
+
+    outcome = _forked(run)
+    assert outcome.startswith("raised ValueError") and "inside the block" in outcome, outcome

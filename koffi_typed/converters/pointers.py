@@ -13,7 +13,7 @@ from koffi_typed.buffers import buffer_argument
 from koffi_typed.converters.base import Converter, bytearray_pointer, in_argument
 from koffi_typed.converters.records import record_memory, same_record
 from koffi_typed.marshal import flat_record
-from koffi_typed.pointer import Cast, Pointer, compatible, new_pointer
+from koffi_typed.pointer import Cast, Pointer, compatible, freed_block, new_pointer
 from koffi_typed.typesystem import Type
 
 __all__ = ["CallbackConverter", "PointerConverter", "StringConverter", "cast_argument",
@@ -60,7 +60,7 @@ def check_address(label: str, value: int) -> int:
 
 def live_address(label: str, p: Pointer[Any]) -> int:
     """The address of ``p``, refused when it points into a block `koffi.free` released."""
-    block = p.block if p.block is not None else heap.block_at(p.address)
+    block = p.block if p.block is not None else freed_block(p.address)
     if block is not None and block.freed:
         raise ValueError(f"{label}: memory at {block.address:#x} was already freed")
     return p.address

@@ -16,6 +16,7 @@
 
 /* Pointers and the bytes behind them. */
 EXPORT void *Identity(void *p) { return p; }
+EXPORT void *Offset(void *p, size_t n) { return (char *)p + n; }
 EXPORT uintptr_t AddressOf(const void *p) { return (uintptr_t)p; }
 EXPORT int FirstByte(const void *p) { return p ? *(const unsigned char *)p : -1; }
 EXPORT int WriteFirst(void *p, int v) { if (p) *(unsigned char *)p = (unsigned char)v; return v; }
