@@ -15,7 +15,7 @@ from koffi_typed.buffers import buffer_argument, pinned_address, pointer_address
 from koffi_typed.carriers import CTYPES_SCALARS
 from koffi_typed.declarations import prototype_info
 from koffi_typed.functions import function_at
-from koffi_typed.pointer import FREED, Pointer, freed_block
+from koffi_typed.pointer import FREED, NULL_PAGE, Pointer, freed_block
 from koffi_typed.typesystem import Type, is_integer, resolve_type
 
 __all__ = ["address", "decode", "encode", "view"]
@@ -158,7 +158,7 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
     """
     if type(ref) is Pointer and count is None and not offset and ref.block is None:
         read = _scalar_readers.get(spec) if type(spec) is str else None
-        if read is not None and 0 < ref.address < _SPACE_END and not (
+        if read is not None and NULL_PAGE <= ref.address < _SPACE_END and not (
                 _freed and freed_block(ref.address, 8)):
             return read(_SPACE, ref.address)[0]
     t = resolve_type(spec)

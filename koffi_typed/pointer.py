@@ -23,6 +23,11 @@ __all__ = ["Cast", "Pointer", "Ptr", "as_", "compatible", "install_access", "new
 
 T = TypeVar("T")
 
+#: The largest address, and the end of the first page: no C object lives below it, so an
+#: access there is a NULL pointer plus an offset (a member of a NULL record pointer).
+ADDRESS_MAX: Final = 2 ** (8 * struct.calcsize("P")) - 1
+NULL_PAGE: Final = 4096
+
 _read_at: list[Callable[[int, Type], Any]] = []
 _write_at: list[Callable[[int, Type, object], None]] = []
 
@@ -82,9 +87,14 @@ class Pointer(Generic[T]):
     type: Type
     block: Block | None
 
-    def __init__(self, address: int, type: Type, block: Block | None = None) -> None:
+    def __init__(self, address: int, type: Type | str, block: Block | None = None) -> None:
+        if not isinstance(type, Type):
+            type = resolve_type(type)
         if isinstance(address, bool) or not isinstance(address, int) or address < 0:
             raise TypeError(f"Pointer address must be a non-negative int, not {address!r}")
+        if address > ADDRESS_MAX:
+            raise OverflowError(f"Pointer address {address:#x} is out of range for an "
+                                f"address [0, {ADDRESS_MAX:#x}]")
         self.address = address
         self.type = type
         self.block = block
@@ -93,6 +103,12 @@ class Pointer(Generic[T]):
         """Raise if ``size`` bytes at this address are NULL, freed or outside `koffi.alloc`'s block."""
         if not self.address:
             raise ValueError(f"Cannot access memory through a NULL pointer to {self.type.name}")
+        if self.address < NULL_PAGE:
+            raise ValueError(f"Cannot access memory at {self.address:#x}: a NULL pointer to "
+                             f"{self.type.name} plus {self.address} bytes")
+        if self.address + size - 1 > ADDRESS_MAX:
+            raise ValueError(f"Access of {size} bytes at {self.address:#x} goes past the end "
+                             "of the address space")
         block = self.block
         if block is not None:
             if block.freed:
@@ -122,9 +138,13 @@ class Pointer(Generic[T]):
         return f"<Pointer {self.type.name} * at {self.address:#x}>"
 
     def __add__(self, count: int) -> Pointer[T]:
+        if isinstance(count, bool) or not isinstance(count, int):
+            return NotImplemented  # floats, bools: Python's TypeError
         return Pointer(self.address + count * self._stride(), self.type, self.block)
 
     def __sub__(self, count: int) -> Pointer[T]:
+        if isinstance(count, bool) or not isinstance(count, int):
+            return NotImplemented
         return Pointer(self.address - count * self._stride(), self.type, self.block)
 
     def _stride(self) -> int:
@@ -133,6 +153,8 @@ class Pointer(Generic[T]):
         return self.type.size
 
     def _element(self, index: int) -> Pointer[T]:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"Pointer indices must be int, not {type(index).__name__}")
         if self.type.size == 0:
             raise TypeError(f"Cannot access a value through a pointer to {self.type.name} "
                             "(incomplete type; use cast())")
@@ -154,7 +176,8 @@ class Pointer(Generic[T]):
             read = _reader(t)
         if read is not False and self.block is None and type(index) is int:
             address = self.address + index * t.size
-            if 0 < address < probe.SPACE_END and not (FREED and freed_block(address, t.size)):
+            if NULL_PAGE <= address < probe.SPACE_END and not (
+                    FREED and freed_block(address, t.size)):
                 return read(probe.SPACE, address)[0]
         return _read_at[0](self._element(index).address, t)
 
