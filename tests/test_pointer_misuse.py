@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import pytest
 from forked import forked
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,17 +24,18 @@ ops = st.sampled_from(["get", "set", "deref", "decode", "encode", "view", "index
 
 
 def _use(p: koffi.Pointer[Any], spec: str, op: str) -> object:
+    zero = None if spec.endswith("*") else 0
     if op == "get":
         return p[0]
     if op == "set":
-        p[0] = 0
+        p[0] = zero
         return None
     if op == "deref":
         return p.deref()
     if op == "decode":
         return koffi.decode(p, spec)
     if op == "encode":
-        koffi.encode(p, spec, 0)
+        koffi.encode(p, spec, zero)
         return None
     if op == "view":
         return bytes(koffi.view(p, koffi.sizeof(spec)))
@@ -116,3 +118,32 @@ def test_pointer_accepts_a_type_spec_string(spec: str) -> None:
         assert koffi.Pointer(p.address, spec)[1] == p[1]
     finally:
         koffi.free(p)
+
+
+@settings(max_examples=40, deadline=None)
+@given(target=bad_addresses.filter(lambda a: a >= 0) | st.sampled_from([None, 0]) |
+       st.sampled_from(["abs", 1.5, True, b"\x00"]))
+def test_calling_an_impossible_function_address_raises(target: object) -> None:
+    def run() -> object:
+        return koffi.call(target, "int (*)(int)", 1)  # type: ignore[arg-type]
+
+    outcome = forked(run)
+    if isinstance(target, int) and not isinstance(target, bool) and target > 0:
+        assert outcome.startswith(("raised ValueError", "raised OverflowError")), outcome
+    elif target is None or target == 0:
+        assert outcome.startswith("raised ValueError") and "NULL" in outcome, outcome
+    else:
+        assert outcome.startswith("raised TypeError"), outcome
+
+
+@pytest.mark.parametrize("option", ["lazy", "global_", "deep"])
+@pytest.mark.parametrize("value", [1, "yes", None, 1.0])
+def test_load_options_must_be_bools(option: str, value: object) -> None:
+    with pytest.raises(TypeError, match=f"load\\(\\): {option} must be a bool"):
+        koffi.load(None, **{option: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", [5, 1.5, ["libc.so.6"], object()])
+def test_load_paths_must_be_paths(path: object) -> None:
+    with pytest.raises(TypeError, match="load"):
+        koffi.load(path)  # type: ignore[arg-type]
