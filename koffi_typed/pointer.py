@@ -42,11 +42,12 @@ def freed_block(address: int, size: int = 1) -> Any:
     overlap, or ``None`` (cheap when nothing is quarantined)."""
     if not FREED:
         return None
-    at = bisect.bisect_right(FREED_STARTS, address + max(size, 1) - 1) - 1
-    if at < 0:
+    try:  # no lock: another thread may evict a block meanwhile (then it is gone)
+        at = bisect.bisect_right(FREED_STARTS, address + max(size, 1) - 1) - 1
+        block = FREED.get(FREED_STARTS[at]) if at >= 0 else None
+    except IndexError:
         return None
-    block = FREED[FREED_STARTS[at]]
-    return block if address < block.address + block.size else None
+    return block if block is not None and address < block.address + block.size else None
 
 # ``p[i]`` of a pointer to a plain number reads it straight from memory (no codec, no
 # intermediate Pointer): native byte order, nothing to range-check when reading.
