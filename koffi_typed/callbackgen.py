@@ -110,6 +110,10 @@ def _callback_result(conv: Any, var: str) -> str:
     if lo is not None and not getattr(conv, "swap", True) and conv.raw_result:
         return f"{var} if type({var}) is int and {lo} <= {var} <= {hi} else _ret({var}, _t.keep)"
     if conv.ctype in (ctypes.c_double, ctypes.c_float):
+        limit = getattr(conv, "limit", None)
+        if limit is not None:  # a finite float beyond ``float`` raises instead of an inf
+            return (f"{var} if type({var}) is float and {-limit!r} <= {var} <= {limit!r} "
+                    f"else _ret({var}, _t.keep)")
         return f"{var} if type({var}) is float else _ret({var}, _t.keep)"
     if type(conv).__name__ == "StringConverter":
         # the same string returned again reuses the copy C already has

@@ -402,3 +402,22 @@ int UseHolder(const CbHolder *h) {
 /* Hands out a pointer to a variadic function. */
 typedef int CbFmt(char *buf, size_t size, const char *fmt, ...);
 CbFmt *GetFormatter(void) { return snprintf; }
+
+/* ------------------------------------------------------------------ float results */
+
+/* What C received from a float callback, through a ctypes thunk (scalars) and through a
+   libffi closure (a record argument): tests/test_callback_hostile.py. */
+static float last_float = -1.0f;
+
+float CallFloatResult(float (*cb)(int x), int x) {
+    last_float = cb(x);
+    return last_float;
+}
+
+float CallFloatVec(float (*cb)(CbVec2 v), double x, double y) {
+    CbVec2 v = {x, y};
+    last_float = cb(v);
+    return last_float;
+}
+
+float GetLastFloat(void) { return last_float; }
