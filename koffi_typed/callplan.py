@@ -29,7 +29,8 @@ from koffi_typed.converters.records import (
 )
 from koffi_typed.converters.scalars import FloatConverter, IntConverter
 from koffi_typed.datamodel import host_name
-from koffi_typed.declarations import Argument, FunctionInfo
+from koffi_typed.declarations import MAX_PARAMETERS, Argument, FunctionInfo
+from koffi_typed.errors import ParseError
 from koffi_typed.typesystem import Type, is_integer, resolve_type
 
 __all__ = ["Plan", "Shape", "by_value", "mark_register_ints", "needs_plan"]
@@ -126,7 +127,11 @@ class Plan:
         promotions say: ints narrower than ``int`` and ``bool`` already go to ctypes as
         Python ints (a C ``int``), a ``float`` goes as a ``double``; the ABI places the
         promoted types."""
-        declared = [resolve_type(spec) for spec in specs]
+        if self.nargs + len(specs) > MAX_PARAMETERS:
+            raise TypeError(f"{self.name}(): Functions cannot have more than {MAX_PARAMETERS} "
+                            f"parameters ({self.nargs} fixed and {len(specs)} variadic given)")
+        declared = [_variadic_type(f"{self.name}(): variadic argument {j + 1}", spec)
+                    for j, spec in enumerate(specs)]
         promoted = [resolve_type(_VARIADIC_PROMOTIONS[t.primitive])
                     if t.primitive in _VARIADIC_PROMOTIONS else t for t in declared]
         arguments = list(self.info.arguments) + [Argument(None, t) for t in declared]
@@ -212,6 +217,20 @@ def _shape(host: str, arguments: list[Argument], labels: list[str], placements: 
             shape.leads[i] = cursor.scalar_lead(p)
         cursor.advance(p)
     return shape
+
+
+def _variadic_type(label: str, spec: object) -> Type:
+    """The type of a variadic argument given as ``spec``, or an error naming ``label``."""
+    try:
+        t = resolve_type(spec)
+    except ParseError as exc:
+        raise ParseError(f"{label}: {exc.msg}", exc.text, exc.pos) from None
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{label}: {exc}") from None
+    if t.primitive in ("Void", "Prototype", "Array") or t.size == 0:
+        raise TypeError(f"{label}: type {t.name} cannot be passed to a variadic function "
+                        f"(maybe try {t.name} *)")
+    return t
 
 
 def _variadic_converter(label: str, t: Type) -> Any:

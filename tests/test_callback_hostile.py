@@ -99,3 +99,72 @@ def test_float_result_within_range_reaches_c(lib: Any, shape: str,
         assert math.isnan(got)
     else:
         assert got == float(value)
+
+
+# ------------------------------------------------------------------ variadic type/value pairs
+
+@pytest.fixture(scope="module")
+def sync(c_library: Callable[[str], Path]) -> Iterator[Any]:
+    yield koffi.load(c_library("sync"))
+
+
+#: (type spec, value, expected exception, what the message must say): a bad pair in a
+#: variadic call of ``int SumVariadic(int count, ...)``.
+BAD_PAIRS: list[tuple[object, object, type[BaseException], str]] = [
+    ("nosuch_type", 1, koffi.ParseError, "nosuch_type"),
+    ("int int int", 1, koffi.ParseError, ""),
+    ("", 1, koffi.ParseError, ""),
+    (5, 1, TypeError, "type specifier"),
+    (1.5, 1, TypeError, "type specifier"),
+    (None, 1, TypeError, "type specifier"),
+    (["int"], 1, TypeError, "type specifier"),
+    ("void", 1, TypeError, "void"),
+    (koffi.types.void, None, TypeError, "void"),
+    ("CbHostileFloatFn", lambda x: 1.0, TypeError, "CbHostileFloatFn"),
+    ("int [2]", [1, 2], TypeError, "int"),
+    ("int", "1", TypeError, "expected int"),
+    ("int", 2**31, OverflowError, "out of range"),
+    ("double", "x", TypeError, "expected float"),
+    ("float", 1e300, OverflowError, "out of range"),
+]
+
+
+@pytest.mark.parametrize("where", ["alone", "first", "middle", "last"])
+@pytest.mark.parametrize(("spec", "value", "error", "says"), BAD_PAIRS,
+                         ids=[repr(p[0]) for p in BAD_PAIRS])
+def test_bad_variadic_pair_names_the_function_and_argument(
+        sync: Any, where: str, spec: object, value: object, error: type[BaseException],
+        says: str) -> None:
+    total = sync.func("int SumVariadic(int count, ...)")
+    good = ["int", 1]
+    before = {"alone": 0, "first": 0, "middle": 1, "last": 2}[where]
+    after = {"alone": 0, "first": 2, "middle": 1, "last": 0}[where]
+    pairs = good * before + [spec, value] + good * after
+    for _ in range(2):  # a second time: no cache may remember a half-built call
+        with pytest.raises(error) as exc:
+            total(len(pairs) // 2, *pairs)
+        message = str(exc.value)
+        assert f"SumVariadic(): variadic argument {before + 1}" in message, message
+        assert says in message, message
+    assert total(2, "int", 40, "int", 2) == 42  # the function still works
+
+
+@pytest.mark.parametrize("count", [62, 63, 64, 100, 1100])
+def test_variadic_call_beyond_the_parameter_limit(sync: Any, count: int) -> None:
+    total = sync.func("int SumVariadic(int count, ...)")
+    pairs: list[object] = ["int", 1] * count
+    if 1 + count <= 64:
+        assert total(count, *pairs) == count
+    else:
+        with pytest.raises(TypeError, match=r"SumVariadic\(\): .*more than 64 parameters"):
+            total(count, *pairs)
+
+
+@pytest.mark.parametrize("extra", [(), ("int",), ("int", 1, "int")])
+def test_odd_variadic_pairs(sync: Any, extra: tuple[object, ...]) -> None:
+    total = sync.func("int SumVariadic(int count, ...)")
+    if len(extra) % 2 == 0:
+        assert total(len(extra) // 2, *extra) == len(extra) // 2
+    else:
+        with pytest.raises(TypeError, match=r"SumVariadic\(\): missing value"):
+            total(1, *extra)
