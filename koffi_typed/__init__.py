@@ -21,7 +21,7 @@ from koffi_typed.declarations import (
     prototype_info,
 )
 from koffi_typed.errors import Error, LoadError, ParseError
-from koffi_typed.functions import Function, function_at
+from koffi_typed.functions import Function, function_address, function_at
 from koffi_typed.heap import alloc, free
 from koffi_typed.library import Library, load
 from koffi_typed.memory import address, decode, encode, view
@@ -71,14 +71,14 @@ introspect = type
 _calls: dict[tuple[int, int], Function[..., Any]] = {}
 
 
-def call(ptr: Pointer[Any] | int, proto: object, *args: object) -> Any:
+def call(ptr: Pointer[Any] | Cast | int, proto: object, *args: object) -> Any:
     """Call the C function at ``ptr`` with the prototype ``proto`` (``koffi.proto(...)``)."""
-    addr = ptr.address if isinstance(ptr, Pointer) else ptr
-    if not isinstance(addr, int) or isinstance(addr, bool) or not addr:
-        raise ValueError("call() needs a non-NULL function pointer")
     t = type(proto)
+    info = prototype_info(t)
+    target = t.ref if t.primitive == "Callback" and t.ref is not None else t
+    addr = function_address(ptr, target, info)
     key = (addr, id(t))
     function = _calls.get(key)
     if function is None:
-        function = _calls[key] = function_at(addr, prototype_info(t))
+        function = _calls[key] = function_at(addr, info)
     return function(*args)

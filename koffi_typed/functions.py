@@ -12,15 +12,17 @@ import functools
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from koffi_typed import asyncpool
+from koffi_typed import asyncpool, heap
 from koffi_typed.bases import CallFuture
 from koffi_typed.callers import compiled_caller, generate, signature
 from koffi_typed.callplan import Plan
 from koffi_typed.declarations import FunctionInfo
 from koffi_typed.errors import Error
 from koffi_typed.names import verbatim
+from koffi_typed.pointer import Cast, Pointer
+from koffi_typed.typesystem import Type
 
-__all__ = ["Function", "disable", "function_at", "make_function"]
+__all__ = ["Function", "disable", "function_address", "function_at", "make_function"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -120,3 +122,59 @@ def _identifier(name: str) -> str:
 def function_at(address: int, info: FunctionInfo) -> Function[..., Any]:
     """A callable for the C function at ``address`` with signature ``info``."""
     return make_function(info, address)
+
+
+def function_address(ptr: object, proto: Type, info: FunctionInfo) -> int:
+    """The address ``koffi.call(ptr, proto, ...)`` calls, checked: not NULL, not memory
+    koffi_typed allocated (`koffi.alloc` blocks, freed or not, and call memory: data, which
+    C cannot run), and for a `Pointer` to a function of another prototype, a signature that
+    passes every value the same way. A `koffi.as_` cast passes its value."""
+    if isinstance(ptr, Cast):
+        ptr = ptr.value
+    if isinstance(ptr, Pointer):
+        address: object = ptr.address
+        block = ptr.block
+    else:
+        address, block = ptr, None
+    if not isinstance(address, int) or isinstance(address, bool) or not address:
+        raise ValueError("call() needs a non-NULL function pointer")
+    if block is None:
+        block = heap.block_containing(address)
+    if block is not None:
+        what = "memory koffi_typed made for a call" if block.owner is not None else \
+            "freed koffi.alloc memory" if block.freed else "koffi.alloc memory"
+        raise ValueError(f"call(): {address:#x} points into {what} (the block at "
+                         f"{block.address:#x}), not a function")
+    if isinstance(ptr, Pointer):
+        pointee = ptr.type
+        if pointee is not proto and pointee.primitive == "Prototype" and \
+                isinstance(pointee.proto, FunctionInfo) and \
+                not same_signature(pointee.proto, info):
+            raise TypeError(f"call(): the pointer is a function pointer of prototype "
+                            f"{pointee.name} ({pointee.proto}), which does not take and "
+                            f"return what {proto.name} ({info}) does")
+    return address
+
+
+def same_signature(a: FunctionInfo, b: FunctionInfo) -> bool:
+    """Whether C functions of signatures ``a`` and ``b`` take and return values the same
+    way (names, aliases and ``const`` aside)."""
+    return len(a.arguments) == len(b.arguments) and a.variadic == b.variadic and \
+        _same_shape(a.result, b.result) and \
+        all(_same_shape(x.type, y.type) for x, y in zip(a.arguments, b.arguments))
+
+
+def _same_shape(a: Type, b: Type) -> bool:
+    if a is b:
+        return True
+    if a.primitive != b.primitive or a.size != b.size or a.alignment != b.alignment:
+        return False
+    if a.primitive in ("Record", "Union"):
+        ma, mb = list((a.members or {}).values()), list((b.members or {}).values())
+        return len(ma) == len(mb) and all(
+            x.offset == y.offset and x.bits == y.bits and x.bit_offset == y.bit_offset
+            and _same_shape(x.type, y.type) for x, y in zip(ma, mb))
+    if a.primitive == "Array":
+        return a.length == b.length and a.ref is not None and b.ref is not None and \
+            _same_shape(a.ref, b.ref)
+    return True

@@ -8,7 +8,9 @@ receive a silently changed value.
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ class HVec:  # the layout of CbVec2 in callbacks.c
 
 FloatFn = koffi.proto("float CbHostileFloatFn(int x)")
 FloatVecFn = koffi.proto("float CbHostileFloatVecFn(CbHostileVec v)")
+Unary = koffi.proto("int CbHostileUnary(int x)")
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +171,91 @@ def test_odd_variadic_pairs(sync: Any, extra: tuple[object, ...]) -> None:
     else:
         with pytest.raises(TypeError, match=r"SumVariadic\(\): missing value"):
             total(1, *extra)
+
+
+# ------------------------------------------------------------------ koffi.call on bad pointers
+
+def _child(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (a crash there is one failed test)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+#: How a test makes a pointer that is not a function: Python statements leaving it in ``p``
+#: (``safety`` is tests/c/safety.c loaded), and what the error must say.
+NOT_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "alloc": ("p = koffi.alloc('int', 4)", "koffi.alloc"),
+    "alloc-address": ("p = int(koffi.alloc('int', 4))", "koffi.alloc"),
+    "alloc-interior": ("a = koffi.alloc('int', 4); p = a + 1", "koffi.alloc"),
+    "alloc-as-void": ("p = koffi.as_(int(koffi.alloc('int', 4)), 'void *')", "koffi.alloc"),
+    "alloc-of-fnptr": ("p = koffi.alloc('CbHostileUnary *', 1)", "koffi.alloc"),
+    "freed": ("p = koffi.alloc('int', 4); koffi.free(p)", "freed"),
+    "freed-address": ("a = koffi.alloc('int', 4); koffi.free(a); p = int(a)", "freed"),
+    "freed-interior": ("a = koffi.alloc('int', 4); koffi.free(a); p = a + 2", "freed"),
+    "call-memory": ("second = safety.func('int *Second(int *values)'); p = second([1, 2, 3])",
+                    "made for a call"),
+}
+
+
+@pytest.mark.parametrize("kind", list(NOT_FUNCTIONS))
+def test_call_refuses_pointers_to_data(c_library: Callable[[str], Path], kind: str) -> None:
+    make, says = NOT_FUNCTIONS[kind]
+    done = _child(f"""
+        import koffi_typed as koffi
+        safety = koffi.load({str(c_library("safety"))!r})
+        Unary = koffi.proto("int CbHostileUnary(int x)")
+        {make}
+        for _ in range(2):
+            try:
+                koffi.call(p, Unary, 5)
+            except ValueError as exc:
+                print("ValueError:", exc)
+            else:
+                print("called")
+        print(koffi.call(koffi.register(lambda x: x + 1, Unary), Unary, 5))
+    """)
+    assert done.returncode == 0, f"child crashed ({done.returncode}):\n{done.stderr}"
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3 and lines[2] == "6", done.stdout
+    for line in lines[:2]:
+        assert line.startswith("ValueError: call(): ") and says in line, line
+        assert "not a function" in line, line
+
+
+#: Prototypes a registered ``int CbHostileUnary(int x)`` callback is called with.
+MISMATCHED = ["double CbHostileM1(int x)", "int CbHostileM2(double x)",
+              "int CbHostileM3(int x, int y)", "int CbHostileM4(void)",
+              "int CbHostileM5(int x, ...)", "int CbHostileM6(CbHostileVec v)",
+              "CbHostileVec CbHostileM7(int x)", "int64_t CbHostileM8(int x)",
+              "int CbHostileM9(int8_t x)", "void *CbHostileM10(int x)"]
+MATCHING = ["int CbHostileOk1(int y)", "int32_t CbHostileOk2(int32_t)",
+            "int CbHostileOk3(int x)"]
+
+
+@pytest.mark.parametrize("decl", MISMATCHED)
+def test_call_refuses_a_function_pointer_of_another_prototype(decl: str) -> None:
+    other = koffi.proto(decl)
+    calls = [0]
+
+    def plus_one(x: int) -> int:
+        calls[0] += 1
+        return x + 1
+
+    pointer = koffi.register(plus_one, Unary)
+    try:
+        with pytest.raises(TypeError, match=r"call\(\): .*CbHostileUnary.*CbHostileM"):
+            koffi.call(pointer, other, *([1] if "..." not in decl else [1, "int", 2]))
+        assert calls[0] == 0
+        assert koffi.call(pointer, Unary, 5) == 6 and calls[0] == 1
+    finally:
+        koffi.unregister(pointer)
+
+
+@pytest.mark.parametrize("decl", MATCHING)
+def test_call_accepts_an_equivalent_prototype(decl: str) -> None:
+    pointer = koffi.register(lambda x: x * 3, Unary)
+    try:
+        assert koffi.call(pointer, koffi.proto(decl), 7) == 21
+        assert koffi.call(int(pointer), Unary, 2) == 6  # a bare address is not checked
+    finally:
+        koffi.unregister(pointer)
