@@ -20,7 +20,7 @@ from koffi_typed.declarations import FunctionInfo
 from koffi_typed.errors import Error
 from koffi_typed.names import verbatim
 from koffi_typed.pointer import Cast, Pointer
-from koffi_typed.typesystem import Type
+from koffi_typed.typesystem import Type, same_prototype
 
 __all__ = ["Function", "disable", "function_address", "function_at", "make_function"]
 
@@ -147,34 +147,9 @@ def function_address(ptr: object, proto: Type, info: FunctionInfo) -> int:
                          f"{block.address:#x}), not a function")
     if isinstance(ptr, Pointer):
         pointee = ptr.type
-        if pointee is not proto and pointee.primitive == "Prototype" and \
-                isinstance(pointee.proto, FunctionInfo) and \
-                not same_signature(pointee.proto, info):
+        if pointee.primitive == "Prototype" and not same_prototype(pointee, proto):
             raise TypeError(f"call(): the pointer is a function pointer of prototype "
                             f"{pointee.name} ({pointee.proto}), which does not take and "
                             f"return what {proto.name} ({info}) does")
     return address
 
-
-def same_signature(a: FunctionInfo, b: FunctionInfo) -> bool:
-    """Whether C functions of signatures ``a`` and ``b`` take and return values the same
-    way (names, aliases and ``const`` aside)."""
-    return len(a.arguments) == len(b.arguments) and a.variadic == b.variadic and \
-        _same_shape(a.result, b.result) and \
-        all(_same_shape(x.type, y.type) for x, y in zip(a.arguments, b.arguments))
-
-
-def _same_shape(a: Type, b: Type) -> bool:
-    if a is b:
-        return True
-    if a.primitive != b.primitive or a.size != b.size or a.alignment != b.alignment:
-        return False
-    if a.primitive in ("Record", "Union"):
-        ma, mb = list((a.members or {}).values()), list((b.members or {}).values())
-        return len(ma) == len(mb) and all(
-            x.offset == y.offset and x.bits == y.bits and x.bit_offset == y.bit_offset
-            and _same_shape(x.type, y.type) for x, y in zip(ma, mb))
-    if a.primitive == "Array":
-        return a.length == b.length and a.ref is not None and b.ref is not None and \
-            _same_shape(a.ref, b.ref)
-    return True

@@ -26,7 +26,8 @@ __all__ = [
     "FieldDecl", "Member", "RecordDecl", "Type", "alias", "alignof", "array", "define_record", "disposable", "enumeration", "is_integer", "lookup", "make_array",
     "make_pointer", "names", "offsetof", "opaque", "pointer", "relayout", "reset",
     "resolve_type", "sizeof", "unregister_name", "register_name", "int_range", "install_explainer", "install_prototype_builder", "resolve_expr",
-    "is_opaque", "new_placeholder", "primitive", "primitive_names",
+    "is_opaque", "new_placeholder", "primitive", "primitive_names", "same_prototype",
+    "same_shape",
 ]
 
 HINTS: Final = {"array": "Array", "typed": "Typed", "string": "String", "bytes": "Bytes",
@@ -235,6 +236,39 @@ def is_integer(t: Type) -> bool:
     if t.primitive == "Enum":
         return True
     return t._prim is not None and t._prim.family in ("int", "uint")
+
+
+def same_shape(a: Type, b: Type) -> bool:
+    """Whether values of ``a`` and ``b`` travel the same way (names, aliases, ``const``
+    and member names aside): same kind, size and alignment, members at the same places."""
+    if a is b:
+        return True
+    if a.primitive != b.primitive or a.size != b.size or a.alignment != b.alignment:
+        return False
+    if a.primitive in ("Record", "Union"):
+        ma, mb = list((a.members or {}).values()), list((b.members or {}).values())
+        return len(ma) == len(mb) and all(
+            x.offset == y.offset and x.bits == y.bits and x.bit_offset == y.bit_offset
+            and same_shape(x.type, y.type) for x, y in zip(ma, mb))
+    if a.primitive == "Array":
+        return a.length == b.length and a.ref is not None and b.ref is not None and \
+            same_shape(a.ref, b.ref)
+    if a.primitive == "Prototype":
+        return same_prototype(a, b)
+    return True
+
+
+def same_prototype(a: Type, b: Type) -> bool:
+    """Whether C functions of prototypes ``a`` and ``b`` take and return values the same
+    way, so a pointer to one may be called as the other."""
+    if a is b:
+        return True
+    fa, fb = a.proto, b.proto
+    if fa is None or fb is None:
+        return False
+    return len(fa.arguments) == len(fb.arguments) and fa.variadic == fb.variadic and \
+        same_shape(fa.result, fb.result) and \
+        all(same_shape(x.type, y.type) for x, y in zip(fa.arguments, fb.arguments))
 
 
 def _int_kind(size: int, signed: bool, swapped: bool) -> str:

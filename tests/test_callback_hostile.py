@@ -259,3 +259,115 @@ def test_call_accepts_an_equivalent_prototype(decl: str) -> None:
         assert koffi.call(int(pointer), Unary, 2) == 6  # a bare address is not checked
     finally:
         koffi.unregister(pointer)
+
+
+# ------------------------------------------------------------------ function pointers as values
+
+#: Each place a function pointer of prototype ``int CbHostileBin(int a, int b)`` goes to C:
+#: (declaration, how to call it with the function pointer ``f`` (an addition), the result).
+BinOp = koffi.proto("int CbHostileBin(int a, int b)")
+HOps = koffi.struct("CbHostileOps", {"add": "CbHostileBin *", "mul": "CbHostileBin *"})
+PLACES: dict[str, tuple[str, Callable[[Any, Any], Any], int]] = {
+    "parameter": ("int ApplyBinary(CbHostileBin *op, int a, int b)",
+                  lambda fn, f: fn(f, 20, 22), 42),
+    "member-by-pointer": ("int ApplyOps(const CbHostileOps *ops, int a, int b)",
+                          lambda fn, f: fn({"add": f, "mul": lambda a, b: a * b}, 20, 2), 44),
+    "member-by-value": ("int ApplyOpsValue(CbHostileOps ops, int a, int b)",
+                        lambda fn, f: fn({"add": f, "mul": lambda a, b: a * b}, 20, 2), 44),
+}
+#: Prototypes whose functions C must not call as ``int (int, int)``.
+OTHER_PROTOS = ["double CbHostileO1(int a, int b)", "int CbHostileO2(double a, int b)",
+                "int CbHostileO3(int a)", "int CbHostileO4(int a, int b, int c)",
+                "int64_t CbHostileO6(int a, int b)",
+                "int CbHostileO7(CbHostileVec v, int b)"]
+#: Same values, other names: accepted.
+SAME_PROTOS = ["int CbHostileS1(int x, int y)", "int32_t CbHostileS2(int32_t, int32_t)"]
+
+
+_protos: dict[str, Any] = {}
+
+
+def _register_as(decl: str, function: Callable[..., Any]) -> Any:
+    if decl not in _protos:
+        _protos[decl] = koffi.proto(decl)
+    return koffi.register(function, _protos[decl])
+
+
+@pytest.mark.parametrize("place", list(PLACES))
+@pytest.mark.parametrize("decl", OTHER_PROTOS)
+def test_function_pointer_of_another_prototype_is_refused(lib: Any, place: str,
+                                                          decl: str) -> None:
+    declaration, use, _ = PLACES[place]
+    fn = lib.func(declaration)
+    calls = [0]
+
+    def wrong(*args: Any) -> int:
+        calls[0] += 1
+        return 0
+
+    pointer = _register_as(decl, wrong)
+    try:
+        with pytest.raises(TypeError, match=r"CbHostileBin \*.*CbHostileO"):
+            use(fn, pointer)
+        assert calls[0] == 0
+    finally:
+        koffi.unregister(pointer)
+
+
+@pytest.mark.parametrize("place", list(PLACES))
+@pytest.mark.parametrize("decl", SAME_PROTOS)
+def test_function_pointer_of_an_equivalent_prototype_is_accepted(lib: Any, place: str,
+                                                                 decl: str) -> None:
+    declaration, use, expected = PLACES[place]
+    pointer = _register_as(decl, lambda a, b: a + b)
+    try:
+        assert use(lib.func(declaration), pointer) == expected
+    finally:
+        koffi.unregister(pointer)
+
+
+@pytest.mark.parametrize("decl", ["double CbHostileA1(int a)", "int CbHostileA2(double a)",
+                                  "int CbHostileA3(int a, int b)", "int64_t CbHostileA4(int a)",
+                                  "int CbHostileA5(CbHostileVec v)", "void CbHostileA6(int a)"])
+def test_array_of_function_pointers_refuses_another_prototype(lib: Any, decl: str) -> None:
+    apply_many = lib.func("int ApplyMany(CbHostileUnary **funcs, int n, int x)")
+    pointer = _register_as(decl, lambda *a: None)
+    good = koffi.register(lambda x: x + 1, Unary)
+    try:
+        with pytest.raises(TypeError, match=r"CbHostileUnary.*CbHostileA"):
+            apply_many([good, pointer], 2, 1)
+        assert apply_many([good, good], 2, 1) == 3
+    finally:
+        koffi.unregister(pointer)
+        koffi.unregister(good)
+
+
+#: Pointers to data given for a function pointer parameter (Python statements leaving it in
+#: ``p``): C would jump into them.
+DATA_FOR_FUNCTIONS = {
+    "int": "p = koffi.alloc('int', 4)",
+    "double": "p = koffi.alloc('double', 1)",
+    "pointer-to-function-pointer": "p = koffi.alloc('CbHostileUnary *', 1)",
+    "record": "p = koffi.alloc(koffi.struct('CbHostileR', {'x': 'int'}), 1)",
+    "opaque": "koffi.opaque('CbHostileOp'); p = koffi.alloc('int', 1).cast('CbHostileOp *')",
+}
+
+
+@pytest.mark.parametrize("kind", list(DATA_FOR_FUNCTIONS))
+def test_data_pointer_for_a_function_pointer_is_refused(c_library: Callable[[str], Path],
+                                                        kind: str) -> None:
+    done = _child(f"""
+        import koffi_typed as koffi
+        lib = koffi.load({str(c_library("callbacks"))!r})
+        koffi.proto("int CbHostileUnary(int x)")
+        call = lib.func("int CallSimple(CbHostileUnary *cb, int x)")
+        {DATA_FOR_FUNCTIONS[kind]}
+        try:
+            call(p, 1)
+        except TypeError as exc:
+            print("TypeError:", exc)
+        else:
+            print("called")
+    """)
+    assert done.returncode == 0, f"child crashed ({done.returncode}):\n{done.stderr}"
+    assert done.stdout.startswith("TypeError: CallSimple(): argument 'cb'"), done.stdout
