@@ -371,3 +371,67 @@ def test_data_pointer_for_a_function_pointer_is_refused(c_library: Callable[[str
     """)
     assert done.returncode == 0, f"child crashed ({done.returncode}):\n{done.stderr}"
     assert done.stdout.startswith("TypeError: CallSimple(): argument 'cb'"), done.stdout
+
+
+# ------------------------------------------------------------------ malformed declarations
+
+#: Bad type specs in Koffi's ``(name, result, [parameters])`` form: (spec, exception).
+BAD_SPECS: list[tuple[object, type[BaseException]]] = [
+    ("nosuch_type", koffi.ParseError), ("int int", koffi.ParseError), ("", koffi.ParseError),
+    ("int (", koffi.ParseError), (5, TypeError), (None, TypeError), (["int"], TypeError),
+    (1.5, TypeError), (object(), TypeError)]
+
+
+@pytest.mark.parametrize("where", ["parameter", "result", "proto-parameter", "proto-result"])
+@pytest.mark.parametrize(("spec", "error"), BAD_SPECS, ids=[repr(s) for s, _ in BAD_SPECS])
+def test_classic_declaration_with_a_bad_type_names_the_function(
+        lib: Any, where: str, spec: object, error: type[BaseException]) -> None:
+    params: list[object] = ["int", spec] if where.endswith("parameter") else ["int"]
+    result = spec if where.endswith("result") else "int"
+    with pytest.raises(error) as exc:
+        if where.startswith("proto"):
+            koffi.proto("CbHostileBadDecl", result, params)
+        else:
+            lib.func("Triple", result, params)
+    message = str(exc.value)
+    name = "CbHostileBadDecl" if where.startswith("proto") else "Triple"
+    what = "parameter 2" if where.endswith("parameter") else "result"
+    assert f"{name}(): {what}: " in message, message
+
+
+#: Typed declarations (``@lib.function``) whose annotations cannot be read: (source of the
+#: def, what the message must name).
+BAD_TYPED = {
+    "undefined-name": ("def Triple(x: 'nosuch_name') -> c.int: ...", "parameter 'x'"),
+    "bad-syntax": ("def Triple(x: 'int int') -> c.int: ...", "parameter 'x'"),
+    "bad-c-string": ("def Triple(x: Annotated[int, 'nosuch_type']) -> c.int: ...",
+                     "parameter 'x'"),
+    "not-a-c-type": ("def Triple(x: list[int]) -> c.int: ...", "parameter 'x'"),
+    "undefined-result": ("def Triple(x: c.int) -> 'nosuch_name': ...", "result"),
+    "bad-syntax-result": ("def Triple(x: c.int) -> 'int int': ...", "result"),
+    "not-a-c-result": ("def Triple(x: c.int) -> list[int]: ...", "result"),
+    "bad-c-string-result": ("def Triple(x: c.int) -> Annotated[int, 'nosuch_type']: ...",
+                            "result"),
+    "second-undefined": ("def Triple(x: c.int, y: 'nosuch_name') -> c.int: ...",
+                         "parameter 'y'"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_TYPED))
+def test_typed_declaration_with_a_bad_annotation_names_the_function(lib: Any,
+                                                                    kind: str) -> None:
+    source, says = BAD_TYPED[kind]
+    namespace: dict[str, Any] = {"c": c, "Annotated": __import__("typing").Annotated}
+    exec(source, namespace)
+    with pytest.raises((TypeError, ValueError)) as exc:
+        lib.function(namespace["Triple"])
+    message = str(exc.value)
+    assert f"Triple(): {says}" in message, message
+
+
+@pytest.mark.parametrize("bad", [5, 1.5, object(), type("Triple", (), {}), [1]])
+@pytest.mark.parametrize("named", [False, True])
+def test_typed_declaration_of_a_non_function(lib: Any, bad: object, named: bool) -> None:
+    decorate: Any = lib.function("Triple") if named else lib.function
+    with pytest.raises(TypeError, match=r"function\(\) expects a function"):
+        decorate(bad)
