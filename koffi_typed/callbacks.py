@@ -77,7 +77,7 @@ class Thunk:
         """Queue ``exc`` (raised by the callback) for the koffi call that owns it."""
         owner = self.owner_queue
         if owner is not None:
-            owner.append(exc)
+            callstate.queue_error(owner, exc)
         else:
             callstate.record_error(exc)
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from koffi_typed.typesystem import Type
 
-__all__ = ["bind_transient", "install_binder", "pending", "raise_pending", "record_error",
-           "watch"]
+__all__ = ["bind_transient", "install_binder", "pending", "queue_error", "raise_pending",
+           "record_error", "watch"]
 
 
 class _Errors(threading.local):
@@ -31,6 +31,9 @@ global_errors: list[BaseException] = []
 lock = threading.Lock()
 #: Number of thunks bound to a Python function right now (registered or in a call).
 live = 0
+#: Number of exceptions waiting in threads' queues: `watch` stays up until they are raised,
+#: even once no callback is bound any more (one that unregistered itself, then raised).
+queued = 0
 #: Non-empty exactly when calls must look for callback errors (callbacks live or errors
 #: queued): generated callers test ``if watch:``, the cheapest check Python offers.
 watch: list[bool] = []
@@ -38,7 +41,7 @@ watch: list[bool] = []
 
 def update_watch() -> None:
     """Recompute `watch`; call with `lock` held after changing `live` or `global_errors`."""
-    watch[:] = [True] if (live or global_errors) else []
+    watch[:] = [True] if (live or global_errors or queued) else []
 
 
 def add_live(delta: int) -> None:
@@ -54,6 +57,15 @@ def thread_queue() -> list[BaseException]:
     return _errors.queue
 
 
+def queue_error(queue: list[BaseException], exc: BaseException) -> None:
+    """Append ``exc`` to a thread's error queue (`thread_queue`), keeping `watch` up."""
+    global queued
+    with lock:
+        queue.append(exc)
+        queued += 1
+        update_watch()
+
+
 def record_error(exc: BaseException) -> None:
     """Queue an exception raised inside a callback for the koffi call waiting on it.
 
@@ -63,7 +75,7 @@ def record_error(exc: BaseException) -> None:
     if isinstance(threading.current_thread(), threading._DummyThread):
         record_global(exc)
     else:
-        _errors.queue.append(exc)
+        queue_error(_errors.queue, exc)
 
 
 def record_global(exc: BaseException) -> None:
@@ -75,6 +87,7 @@ def record_global(exc: BaseException) -> None:
 
 def pending() -> BaseException | None:
     """The first queued callback exception for this thread (removing the queue), if any."""
+    global queued
     queue = _errors.queue
     if not queue:
         if not global_errors:
@@ -85,8 +98,11 @@ def pending() -> BaseException | None:
             first_global = global_errors.pop(0)
             update_watch()
             return first_global
-    first = queue[0]
-    queue.clear()
+    with lock:
+        first = queue[0]
+        queued -= len(queue)
+        queue.clear()
+        update_watch()
     return first
 
 

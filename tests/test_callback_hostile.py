@@ -435,3 +435,75 @@ def test_typed_declaration_of_a_non_function(lib: Any, bad: object, named: bool)
     decorate: Any = lib.function("Triple") if named else lib.function
     with pytest.raises(TypeError, match=r"function\(\) expects a function"):
         decorate(bad)
+
+
+# ------------------------------------------------------------------ errors after the last unregister
+
+def _raise(exc: BaseException) -> Any:
+    raise exc
+
+
+#: What a registered callback does once it has released every registered callback (itself
+#: included): each makes the callback fail, and that error must come out of the call that
+#: ran it. (name, callback body given ``unregister_all``).
+AFTER_RELEASE: dict[str, Callable[[Callable[[], None]], Any]] = {
+    "raise": lambda release: (release(), _raise(RuntimeError("late boom")))[1],
+    "bad-result-type": lambda release: (release(), "not an int")[1],
+    "out-of-range": lambda release: (release(), 2**40)[1],
+    "unregister-twice": lambda release: (release(), release())[1],
+}
+RELEASES = ["unregister-self", "unregister-all"]
+
+
+@pytest.mark.parametrize("release_kind", RELEASES)
+@pytest.mark.parametrize("kind", list(AFTER_RELEASE))
+def test_callback_error_after_releasing_every_callback_reaches_its_call(
+        lib: Any, kind: str, release_kind: str) -> None:
+    set_indirect = lib.func("void SetIndirect(CbHostileUnary *cb)")
+    call_indirect = lib.func("int CallIndirect(int x)")
+    triple = lib.func("int Triple(int x)")
+    holder: list[Any] = []
+
+    def release() -> None:
+        koffi.unregister(holder[0])
+        if release_kind == "unregister-all":
+            for other in holder[1:]:
+                koffi.unregister(other)
+
+    def callback(x: int) -> Any:
+        return AFTER_RELEASE[kind](release)
+
+    holder.append(koffi.register(callback, Unary))
+    if release_kind == "unregister-all":
+        holder += [koffi.register(lambda x: x, Unary) for _ in range(3)]
+    set_indirect(holder[0])
+    try:
+        with pytest.raises((RuntimeError, TypeError, OverflowError, ValueError)):
+            call_indirect(1)
+        assert triple(2) == 6  # nothing left over for the next call
+    finally:
+        set_indirect(None)
+
+
+def test_callback_error_after_reset_reaches_its_call(c_library: Callable[[str], Path]) -> None:
+    done = _child(f"""
+        import koffi_typed as koffi
+        lib = koffi.load({str(c_library("callbacks"))!r})
+        koffi.proto("int CbHostileUnary(int x)")
+        set_indirect = lib.func("void SetIndirect(CbHostileUnary *cb)")
+        call_indirect = lib.func("int CallIndirect(int x)")
+        triple = lib.func("int Triple(int x)")
+
+        def callback(x):
+            koffi.reset()
+            raise RuntimeError("after reset")
+
+        set_indirect(koffi.register(callback, "CbHostileUnary *"))
+        try:
+            call_indirect(1)
+        except RuntimeError as exc:
+            print("raised", exc)
+        print(triple(2))
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["raised after reset", "6"], done.stdout + done.stderr
