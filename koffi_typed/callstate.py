@@ -78,9 +78,20 @@ def record_error(exc: BaseException) -> None:
         queue_error(_errors.queue, exc)
 
 
-def record_global(exc: BaseException) -> None:
-    """Queue an exception for whichever koffi call returns next, on any thread."""
+#: Keys of the errors in `global_errors` queued with one (see `record_global`), by id of
+#: the error.
+_global_keys: dict[int, object] = {}
+
+
+def record_global(exc: BaseException, key: object = None) -> None:
+    """Queue an exception for whichever koffi call returns next, on any thread. With a
+    ``key`` (a stale callback), nothing is queued while an error of that key waits: C calling
+    one stale pointer many times makes one error, not one for each of the next calls."""
     with lock:
+        if key is not None:
+            if key in _global_keys.values():
+                return
+            _global_keys[id(exc)] = key
         global_errors.append(exc)
         update_watch()
 
@@ -96,6 +107,7 @@ def pending() -> BaseException | None:
             if not global_errors:
                 return None
             first_global = global_errors.pop(0)
+            _global_keys.pop(id(first_global), None)
             update_watch()
             return first_global
     with lock:

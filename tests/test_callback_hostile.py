@@ -507,3 +507,30 @@ def test_callback_error_after_reset_reaches_its_call(c_library: Callable[[str], 
     """)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["raised after reset", "6"], done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ stale pointers called many times
+
+@pytest.mark.parametrize("times", [1, 2, 50])
+@pytest.mark.parametrize("caller", ["same-thread", "c-thread"])
+def test_stale_callback_called_many_times_raises_once(lib: Any, caller: str,
+                                                      times: int) -> None:
+    """C calling an unregistered callback N times: the call that did it raises one error
+    (C got zeros), and later calls are not charged with the other N - 1."""
+    apply_many = lib.func("int ApplyMany(CbHostileUnary **funcs, int n, int x)")
+    threaded = lib.func("int CallThreaded(CbHostileUnary *cb, int n)")
+    triple = lib.func("int Triple(int x)")
+    keep = koffi.register(lambda x: x, Unary)  # a callback stays bound meanwhile
+    pointer = koffi.register(lambda x: x + 1, Unary)
+    koffi.unregister(pointer)
+    try:
+        with pytest.raises(koffi.Error, match="non-registered callback"):
+            if caller == "same-thread":
+                apply_many([pointer] * times, times, 5)
+            else:
+                threaded(pointer, times)
+        for _ in range(3):
+            assert triple(2) == 6
+            assert apply_many([keep], 1, 4) == 4
+    finally:
+        koffi.unregister(keep)
