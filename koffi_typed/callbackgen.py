@@ -167,9 +167,10 @@ class Shape:
         name = _label(info)
         types = [info.result, *(a.type for a in info.arguments)]
         self.closure = any(t.primitive in _RECORDS for t in types)
-        labels = [f"{name} callback: argument {repr(a.name) if a.name else i + 1}"
+        who = f"{name} callback" if info.name else "callback"  # not "callback callback"
+        labels = [f"{who}: argument {repr(a.name) if a.name else i + 1}"
                   for i, a in enumerate(info.arguments)]
-        result_label = f"{name} callback: return value"
+        result_label = f"{who}: return value"
         if self.closure:
             carriers = _carriers(info)
             self.args: list[Any] = [

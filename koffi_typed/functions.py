@@ -107,11 +107,17 @@ def make_function(info: FunctionInfo, address: int, *,
     return function  # type: ignore[no-any-return]
 
 
-def _submit(function: Any, *args: object) -> CallFuture[Any]:
+def _submit(function: Any, /, *args: object, **kwargs: object) -> CallFuture[Any]:
+    if kwargs:
+        raise TypeError(f"{function.__name__}.async_() takes the C arguments by position, "
+                        f"got keyword argument(s) {', '.join(map(repr, kwargs))}")
     return asyncpool.submit(function, args)
 
 
-async def _acall(function: Any, *args: object) -> Any:
+async def _acall(function: Any, /, *args: object, **kwargs: object) -> Any:
+    if kwargs:
+        raise TypeError(f"{function.__name__}.acall() takes the C arguments by position, "
+                        f"got keyword argument(s) {', '.join(map(repr, kwargs))}")
     return await asyncio.wrap_future(_submit(function, *args))
 
 

@@ -7,6 +7,7 @@ receive a silently changed value.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import subprocess
 import sys
@@ -439,18 +440,35 @@ def test_typed_declaration_of_a_non_function(lib: Any, bad: object, named: bool)
 
 # ------------------------------------------------------------------ errors after the last unregister
 
-def _raise(exc: BaseException) -> Any:
-    raise exc
+def _then_raise(release: Callable[[], None]) -> Any:
+    release()
+    raise RuntimeError("late boom")
+
+
+def _then_bad_type(release: Callable[[], None]) -> Any:
+    release()
+    return "not an int"
+
+
+def _then_out_of_range(release: Callable[[], None]) -> Any:
+    release()
+    return 2**40
+
+
+def _then_release_again(release: Callable[[], None]) -> Any:
+    release()
+    release()  # ValueError: no longer registered
+    return 0
 
 
 #: What a registered callback does once it has released every registered callback (itself
 #: included): each makes the callback fail, and that error must come out of the call that
-#: ran it. (name, callback body given ``unregister_all``).
+#: ran it. (name, callback body given ``release``).
 AFTER_RELEASE: dict[str, Callable[[Callable[[], None]], Any]] = {
-    "raise": lambda release: (release(), _raise(RuntimeError("late boom")))[1],
-    "bad-result-type": lambda release: (release(), "not an int")[1],
-    "out-of-range": lambda release: (release(), 2**40)[1],
-    "unregister-twice": lambda release: (release(), release())[1],
+    "raise": _then_raise,
+    "bad-result-type": _then_bad_type,
+    "out-of-range": _then_out_of_range,
+    "unregister-twice": _then_release_again,
 }
 RELEASES = ["unregister-self", "unregister-all"]
 
@@ -534,3 +552,43 @@ def test_stale_callback_called_many_times_raises_once(lib: Any, caller: str,
             assert apply_many([keep], 1, 4) == 4
     finally:
         koffi.unregister(keep)
+
+
+# ------------------------------------------------------------------ errno and async misuse
+
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**40, 2**64, -(2**70)])
+def test_errno_out_of_range(value: int) -> None:
+    before = koffi.errno()
+    with pytest.raises(OverflowError, match=r"^errno: .* out of range for int"):
+        koffi.errno(value)
+    assert koffi.errno() == before
+
+
+@pytest.mark.parametrize("value", [2**31 - 1, -(2**31), 0, 34])
+def test_errno_in_range_reaches_c(sync: Any, value: int) -> None:
+    koffi.errno(value)
+    assert koffi.errno() == value
+
+
+@pytest.mark.parametrize("how", ["async_", "acall"])
+@pytest.mark.parametrize("kwargs", [{"x": 1}, {"cb": None, "x": 1}, {"function": 1}])
+def test_async_calls_refuse_keyword_arguments(lib: Any, how: str,
+                                              kwargs: dict[str, Any]) -> None:
+    call = lib.func("int CallSimple(CbHostileUnary *cb, int x)")
+    with pytest.raises(TypeError, match=rf"CallSimple\.{how}\(\) takes the C arguments by "
+                                        "position"):
+        if how == "async_":
+            call.async_(**kwargs).result(10)
+        else:
+            asyncio.run(call.acall(**kwargs))
+    assert call.async_(lambda x: x + 1, 1).result(10) == 2
+
+
+@pytest.mark.parametrize("decl", ["int CallSimple(int (*cb)(int x), int x)",
+                                  "int CallSimple(CbHostileUnary *cb, int x)"])
+def test_callback_error_message_names_the_callback_once(lib: Any, decl: str) -> None:
+    call = lib.func(decl)
+    with pytest.raises(TypeError) as exc:
+        call(lambda x: "no", 1)
+    message = str(exc.value)
+    assert "callback callback" not in message and "callback: return value" in message, message
