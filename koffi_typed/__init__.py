@@ -68,7 +68,8 @@ compiled: bool = _codec.__file__ is not None and not _codec.__file__.endswith(".
 resolve = type
 introspect = type
 
-_calls: dict[tuple[int, int], Function[..., Any]] = {}
+#: ``koffi.call``'s functions by (address, id of the prototype), with the prototype.
+_calls: dict[tuple[int, int], tuple[Type, Function[..., Any]]] = {}
 
 
 def call(ptr: Pointer[Any] | Cast | int, proto: object, *args: object) -> Any:
@@ -78,7 +79,7 @@ def call(ptr: Pointer[Any] | Cast | int, proto: object, *args: object) -> Any:
     target = t.ref if t.primitive == "Callback" and t.ref is not None else t
     addr = function_address(ptr, target, info)
     key = (addr, id(t))
-    function = _calls.get(key)
-    if function is None:
-        function = _calls[key] = function_at(addr, info)
-    return function(*args)
+    cached = _calls.get(key)
+    if cached is None or cached[0] is not t:  # (a type that died may have left its id)
+        cached = _calls[key] = (t, function_at(addr, info))
+    return cached[1](*args)

@@ -592,3 +592,34 @@ def test_callback_error_message_names_the_callback_once(lib: Any, decl: str) -> 
         call(lambda x: "no", 1)
     message = str(exc.value)
     assert "callback callback" not in message and "callback: return value" in message, message
+
+
+# ------------------------------------------------------------------ koffi.call's cache
+
+def test_call_uses_the_prototype_given_even_after_types_are_forgotten(
+        c_library: Callable[[str], Path]) -> None:
+    """``koffi.call`` caches a function per (address, prototype): a prototype that died (after
+    `koffi.reset`) must not lend its signature to a new one that Python put at its id."""
+    done = _child(f"""
+        import gc
+        import koffi_typed as koffi
+        safety = koffi.load({str(c_library("safety"))!r})
+        address = safety.func("void *Identity(void *p)").address
+        wrong = 0
+        for k in range(120):
+            kind = ("int", "double", "CbHostileRec")[k % 3]
+            if kind == "CbHostileRec":
+                koffi.struct("CbHostileRec", {{"x": "int8_t", "y": "double"}})
+            proto = koffi.proto(f"{{kind}} *CbHostileId({{kind}} *p)")
+            values = koffi.alloc(kind, 1)
+            got = koffi.call(address, proto, values)
+            if got.type.name != kind or got.address != values.address:
+                wrong += 1
+            koffi.free(values)
+            del proto, values, got
+            koffi.reset()
+            gc.collect()
+        print("wrong", wrong)
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "wrong 0", done.stdout
