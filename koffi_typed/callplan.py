@@ -8,6 +8,7 @@ eightbytes on System V x86-64, carried by structures built from the placement el
 from __future__ import annotations
 
 import ctypes
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from koffi_typed.converters.scalars import FloatConverter, IntConverter
 from koffi_typed.datamodel import host_name
 from koffi_typed.declarations import MAX_PARAMETERS, Argument, FunctionInfo
 from koffi_typed.errors import ParseError
-from koffi_typed.typesystem import Type, is_integer, resolve_type
+from koffi_typed.typesystem import Type, install_names_hook, is_integer, resolve_type
 
 __all__ = ["Plan", "Shape", "by_value", "mark_register_ints", "needs_plan"]
 
@@ -103,8 +104,11 @@ class Plan:
         mark_register_ints(info, self.converters, placements)
         self.nargs = len(info.arguments)
         self.cfunc: Any = function_type(self.result.ctype, release_gil)(address)
-        #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`).
+        #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`),
+        #: emptied when a type name changes meaning (the specs may be type strings).
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
+        if info.variadic:
+            _variadic_plans.add(self)
         #: The globals of every caller generated for this plan (they hold ``_f``), and the
         #: compiled callers made for it (they hold ``f``).
         self.envs: list[dict[str, Any]] = []
@@ -166,6 +170,17 @@ class Plan:
                      "registers as separate integer words, by-reference ones as a pointer to "
                      "a copy.")
         return text
+
+
+_variadic_plans: weakref.WeakSet[Plan] = weakref.WeakSet()
+
+
+def _forget_variadic_callers() -> None:
+    for plan in list(_variadic_plans):
+        plan.variadic_cache.clear()
+
+
+install_names_hook(_forget_variadic_callers)
 
 
 def needs_plan(host: str, info: FunctionInfo, types: list[Type]) -> bool:

@@ -26,7 +26,7 @@ __all__ = [
     "FieldDecl", "Member", "RecordDecl", "Type", "alias", "alignof", "array", "define_record", "disposable", "enumeration", "is_integer", "lookup", "make_array",
     "make_pointer", "names", "offsetof", "opaque", "pointer", "relayout", "reset",
     "resolve_type", "sizeof", "unregister_name", "register_name", "int_range", "install_explainer", "install_prototype_builder", "resolve_expr",
-    "is_opaque", "new_placeholder", "primitive", "primitive_names", "same_prototype",
+    "is_opaque", "new_placeholder", "primitive", "primitive_names", "same_prototype", "install_names_hook",
     "same_shape",
 ]
 
@@ -214,6 +214,22 @@ def resolve_expr(expr: TypeExpr) -> Type:
     return _resolve_expr(expr)
 
 
+#: Called when a type name may change meaning (`reset`, a name redefined or removed).
+_names_changed_hooks: list[Callable[[], None]] = []
+
+
+def install_names_hook(hook: Callable[[], None]) -> None:
+    """Run ``hook`` whenever a type name may change meaning, so caches of what type strings
+    meant drop it (`koffi_typed.callplan`'s variadic callers)."""
+    _names_changed_hooks.append(hook)
+
+
+def _names_changed() -> None:
+    _registry.parsed.clear()
+    for hook in _names_changed_hooks:
+        hook()
+
+
 def install_explainer(explainer: Callable[[Type], str]) -> None:
     """Set what `Type.explain` runs (done once by `koffi_typed.callbacks`, which sits above
     the ABI package this needs)."""
@@ -325,13 +341,17 @@ class _Registry:
             raise Error(f"Duplicate type name {name!r} (a primitive type has that name)")
         if name in self.names and not replace:
             raise Error(f"Duplicate type name {name!r}")
+        redefined = name in self.names
         self.names[name] = t
-        self.parsed.clear()
+        if redefined:
+            _names_changed()
+        else:
+            self.parsed.clear()
 
     def reset(self) -> None:
         for name in [n for n in self.names if n not in self.primitive_names]:
             del self.names[name]
-        self.parsed.clear()
+        _names_changed()
 
 
 _registry: Final = _Registry()
@@ -353,7 +373,7 @@ def unregister_name(name: str, previous: Type | None = None) -> None:
         _registry.names.pop(name, None)
     else:
         _registry.names[name] = previous
-    _registry.parsed.clear()
+    _names_changed()
 
 
 def reset() -> None:

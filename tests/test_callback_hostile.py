@@ -623,3 +623,51 @@ def test_call_uses_the_prototype_given_even_after_types_are_forgotten(
     """)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "wrong 0", done.stdout
+
+
+#: Type names redefined after `koffi.reset`, given to a variadic call before and after:
+#: (spec, definition, format, value, output) before, then the same after.
+Use = tuple[str, str, str, str, str]
+REDEFINED: dict[str, tuple[Use, Use]] = {
+    "record-double-to-int64": (
+        ("CbHostileV", "koffi.struct('CbHostileV', {'a': 'double'})", "%g", "{'a': 1.5}", "1.5"),
+        ("CbHostileV", "koffi.struct('CbHostileV', {'a': 'int64_t'})", "%lld", "{'a': 5}",
+         "5")),
+    "alias-width": (
+        ("CbHostileT", "koffi.alias('CbHostileT', 'int8_t')", "%d", "5", "5"),
+        ("CbHostileT", "koffi.alias('CbHostileT', 'int64_t')", "%lld", "2**40",
+         "1099511627776")),
+    "alias-double-to-int": (
+        ("CbHostileT", "koffi.alias('CbHostileT', 'double')", "%g", "2.5", "2.5"),
+        ("CbHostileT", "koffi.alias('CbHostileT', 'int')", "%d", "7", "7")),
+    "pointer-alias": (
+        ("CbHostileT", "koffi.alias('CbHostileT', 'int *')", "%d", "None", ""),
+        ("CbHostileT", "koffi.alias('CbHostileT', 'const char *')", "%s", "'text'", "text")),
+}
+
+
+@pytest.mark.parametrize("kind", list(REDEFINED))
+def test_variadic_type_names_follow_redefinitions(c_library: Callable[[str], Path],
+                                                  kind: str) -> None:
+    uses = REDEFINED[kind]
+    steps = []
+    for spec, define, fmt, value, _ in uses:
+        steps.append(f"""
+        koffi.reset()
+        {define}
+        try:
+            n = printf(buf, 64, {fmt!r}, {spec!r}, {value})
+            print(bytes(buf[:n]).decode())
+        except (TypeError, ValueError) as exc:
+            print(type(exc).__name__, exc)""")
+    done = _child(f"""
+        import koffi_typed as koffi
+        sync = koffi.load({str(c_library("sync"))!r})
+        printf = sync.func("int PrintFmt(char *out, size_t size, const char *fmt, ...)")
+        buf = bytearray(64)""" + "".join(steps))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2, done.stdout
+    for line, use in zip(lines, uses):
+        if use[4]:
+            assert line == use[4], done.stdout
