@@ -110,6 +110,10 @@ def _callback_result(conv: Any, var: str) -> str:
     if lo is not None and not getattr(conv, "swap", True) and conv.raw_result:
         return f"{var} if type({var}) is int and {lo} <= {var} <= {hi} else _ret({var}, _t.keep)"
     if conv.ctype in (ctypes.c_double, ctypes.c_float):
+        limit = getattr(conv, "limit", None)
+        if limit is not None:  # a finite float beyond ``float`` raises instead of an inf
+            return (f"{var} if type({var}) is float and {-limit!r} <= {var} <= {limit!r} "
+                    f"else _ret({var}, _t.keep)")
         return f"{var} if type({var}) is float else _ret({var}, _t.keep)"
     if type(conv).__name__ == "StringConverter":
         # the same string returned again reuses the copy C already has
@@ -163,9 +167,10 @@ class Shape:
         name = _label(info)
         types = [info.result, *(a.type for a in info.arguments)]
         self.closure = any(t.primitive in _RECORDS for t in types)
-        labels = [f"{name} callback: argument {repr(a.name) if a.name else i + 1}"
+        who = f"{name} callback" if info.name else "callback"  # not "callback callback"
+        labels = [f"{who}: argument {repr(a.name) if a.name else i + 1}"
                   for i, a in enumerate(info.arguments)]
-        result_label = f"{name} callback: return value"
+        result_label = f"{who}: return value"
         if self.closure:
             carriers = _carriers(info)
             self.args: list[Any] = [

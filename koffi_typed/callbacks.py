@@ -4,7 +4,8 @@ A callback is a C entry point bound to one prototype (`koffi_typed.callbackgen` 
 ctypes thunk, or a libffi closure when records travel by value). Thunks are pooled per
 prototype and never freed, so C calling a stale pointer cannot crash the process: a transient
 thunk is released when its call ends, and a later call through it returns zero to C and
-queues ``Cannot use non-registered callback beyond FFI call``. A released thunk is reused
+queues ``Cannot use non-registered callback beyond FFI call`` (one error per stale thunk
+until a koffi call raises it). A released thunk is reused
 only once `_REUSE_AFTER` others of its prototype are free (oldest first), so a pointer that C
 kept past its call is caught for that long; after reuse it reaches the new callback.
 
@@ -77,7 +78,7 @@ class Thunk:
         """Queue ``exc`` (raised by the callback) for the koffi call that owns it."""
         owner = self.owner_queue
         if owner is not None:
-            callstate.record_for(owner, exc)
+            callstate.queue_error(owner, exc)
         else:
             callstate.record_error(exc)
 

@@ -8,6 +8,7 @@ eightbytes on System V x86-64, carried by structures built from the placement el
 from __future__ import annotations
 
 import ctypes
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,9 @@ from koffi_typed.converters.records import (
 )
 from koffi_typed.converters.scalars import FloatConverter, IntConverter
 from koffi_typed.datamodel import host_name
-from koffi_typed.declarations import Argument, FunctionInfo
-from koffi_typed.typesystem import Type, is_integer, resolve_type
+from koffi_typed.declarations import MAX_PARAMETERS, Argument, FunctionInfo
+from koffi_typed.errors import ParseError
+from koffi_typed.typesystem import Type, install_names_hook, is_integer, resolve_type
 
 __all__ = ["Plan", "Shape", "by_value", "mark_register_ints", "needs_plan"]
 
@@ -102,8 +104,11 @@ class Plan:
         mark_register_ints(info, self.converters, placements)
         self.nargs = len(info.arguments)
         self.cfunc: Any = function_type(self.result.ctype, release_gil)(address)
-        #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`).
+        #: Generated callers per tuple of variadic type specs (see `koffi_typed.callers`),
+        #: emptied when a type name changes meaning (the specs may be type strings).
         self.variadic_cache: dict[tuple[object, ...], Callable[..., Any]] = {}
+        if info.variadic:
+            _variadic_plans.add(self)
         #: The globals of every caller generated for this plan (they hold ``_f``), and the
         #: compiled callers made for it (they hold ``f``).
         self.envs: list[dict[str, Any]] = []
@@ -126,15 +131,11 @@ class Plan:
         promotions say: ints narrower than ``int`` and ``bool`` already go to ctypes as
         Python ints (a C ``int``), a ``float`` goes as a ``double``; the ABI places the
         promoted types."""
-        declared = [resolve_type(spec) for spec in specs]
-        for j, t in enumerate(declared):
-            if t.size == 0 and t.primitive != "Prototype":
-                raise TypeError(f"{self.name}(): variadic argument {j + 1}: cannot pass a "
-                                f"value of type {t.name} (size 0)")
-            if t.primitive == "Prototype":
-                raise TypeError(f"{self.name}(): variadic argument {j + 1}: a function type "
-                                f"({t.name}) is not a value; pass a pointer to it "
-                                f"('{t.name} *')")
+        if self.nargs + len(specs) > MAX_PARAMETERS:
+            raise TypeError(f"{self.name}(): Functions cannot have more than {MAX_PARAMETERS} "
+                            f"parameters ({self.nargs} fixed and {len(specs)} variadic given)")
+        declared = [_variadic_type(f"{self.name}(): variadic argument {j + 1}", spec)
+                    for j, spec in enumerate(specs)]
         promoted = [resolve_type(_VARIADIC_PROMOTIONS[t.primitive])
                     if t.primitive in _VARIADIC_PROMOTIONS else t for t in declared]
         arguments = list(self.info.arguments) + [Argument(None, t) for t in declared]
@@ -169,6 +170,17 @@ class Plan:
                      "registers as separate integer words, by-reference ones as a pointer to "
                      "a copy.")
         return text
+
+
+_variadic_plans: weakref.WeakSet[Plan] = weakref.WeakSet()
+
+
+def _forget_variadic_callers() -> None:
+    for plan in list(_variadic_plans):
+        plan.variadic_cache.clear()
+
+
+install_names_hook(_forget_variadic_callers)
 
 
 def needs_plan(host: str, info: FunctionInfo, types: list[Type]) -> bool:
@@ -220,6 +232,20 @@ def _shape(host: str, arguments: list[Argument], labels: list[str], placements: 
             shape.leads[i] = cursor.scalar_lead(p)
         cursor.advance(p)
     return shape
+
+
+def _variadic_type(label: str, spec: object) -> Type:
+    """The type of a variadic argument given as ``spec``, or an error naming ``label``."""
+    try:
+        t = resolve_type(spec)
+    except ParseError as exc:
+        raise ParseError(f"{label}: {exc.msg}", exc.text, exc.pos) from None
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{label}: {exc}") from None
+    if t.primitive in ("Void", "Prototype", "Array") or t.size == 0:
+        raise TypeError(f"{label}: type {t.name} cannot be passed to a variadic function "
+                        f"(maybe try {t.name} *)")
+    return t
 
 
 def _variadic_converter(label: str, t: Type) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 from koffi_typed.typesystem import Type
 
 __all__ = ["bind_transient", "install_binder", "pending", "raise_pending", "record_error",
-           "record_for", "watch"]
+           "queue_error", "watch"]
 
 
 class _Errors(threading.local):
@@ -31,8 +31,9 @@ global_errors: list[BaseException] = []
 lock = threading.Lock()
 #: Number of thunks bound to a Python function right now (registered or in a call).
 live = 0
-#: Number of errors waiting in threads' own queues (a stale callback can queue one while no
-#: callback is live).
+#: Number of exceptions waiting in threads' queues: `watch` stays up until they are raised,
+#: even once no callback is bound any more (a stale pointer, or a callback that unregistered
+#: itself and then raised).
 queued = 0
 #: Non-empty exactly when calls must look for callback errors (callbacks live or errors
 #: queued): generated callers test ``if watch:``, the cheapest check Python offers.
@@ -66,10 +67,10 @@ def record_error(exc: BaseException) -> None:
     if isinstance(threading.current_thread(), threading._DummyThread):
         record_global(exc)
     else:
-        record_for(_errors.queue, exc)
+        queue_error(_errors.queue, exc)
 
 
-def record_for(queue: list[BaseException], exc: BaseException) -> None:
+def queue_error(queue: list[BaseException], exc: BaseException) -> None:
     """Queue ``exc`` for the thread whose error queue is ``queue`` (the call that owns a
     transient callback, whatever thread C runs it on)."""
     global queued

@@ -192,27 +192,58 @@ def classic_declaration(args: Sequence[object]) -> FunctionInfo:
     if name is not None and not isinstance(name, str):
         raise TypeError(f"function name must be a string, not {type(name).__name__}")
     variadic = bool(params) and params[-1] == "..."
-    arguments = tuple(_classic_arg(p) for p in (params[:-1] if variadic else params))
-    return _finish(FunctionInfo(name, arguments, resolve_type(result), variadic,
+    label = f"{name or '<anonymous>'}()"
+    arguments = []
+    for i, spec in enumerate(params[:-1] if variadic else params):
+        try:
+            arguments.append(_classic_arg(spec))
+        except (TypeError, ValueError) as exc:
+            raise _labelled(f"{label}: parameter {i + 1}", exc) from None
+    try:
+        result_type = resolve_type(result)
+    except (TypeError, ValueError) as exc:
+        raise _labelled(f"{label}: result", exc) from None
+    return _finish(FunctionInfo(name, tuple(arguments), result_type, variadic,
                                 str(convention) if convention else None))
+
+
+def _labelled(label: str, exc: Exception) -> Exception:
+    """The same error, its message prefixed with ``label`` (a `ParseError` keeps its text)."""
+    if isinstance(exc, ParseError):
+        return ParseError(f"{label}: {exc.msg}", exc.text, exc.pos)
+    return (TypeError if isinstance(exc, TypeError) else ValueError)(f"{label}: {exc}")
+
+
+def _type_hints(fn: Callable[..., Any], namespace: dict[str, Any]) -> dict[str, Any]:
+    """The evaluated annotations of ``fn``; one that cannot be evaluated (an undefined
+    name, a syntax error in a string) raises `TypeError` naming its parameter."""
+    localns = RecordNames(namespace)
+    try:
+        return typing.get_type_hints(fn, localns=localns, include_extras=True)
+    except Exception:  # any error evaluating an annotation: find which one
+        pass
+    for pname, annotation in getattr(fn, "__annotations__", {}).items():
+        def one() -> None: ...
+        one.__annotations__ = {pname: annotation}
+        try:
+            typing.get_type_hints(one, globalns=namespace, localns=localns,
+                                  include_extras=True)
+        except Exception as exc:
+            what = "result" if pname == "return" else f"parameter {pname!r}"
+            raise TypeError(f"{fn.__name__}(): {what}: cannot evaluate the annotation "
+                            f"{annotation!r} ({type(exc).__name__}: {exc})") from None
+    return typing.get_type_hints(fn, localns=localns, include_extras=True)
 
 
 def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
     """A `FunctionInfo` from a typed ``def`` (``@lib.function``)."""
-    namespace = getattr(fn, "__globals__", {})
-    label = f"{getattr(fn, '__name__', fn)}()"
-    if not callable(fn):
-        raise TypeError(f"Expected a function to declare (a typed def), not "
+    if not inspect.isfunction(fn):
+        raise TypeError(f"function() expects a function (a typed def), got "
                         f"{type(fn).__name__}")
-    try:
-        hints = typing.get_type_hints(fn, localns=RecordNames(namespace), include_extras=True)
-    except Exception as exc:  # any error evaluating the user's annotation strings
-        raise TypeError(f"{label}: cannot evaluate its annotations: "
-                        f"{type(exc).__name__}: {exc}") from None
-    try:
-        parameters = inspect.signature(fn).parameters
-    except ValueError as exc:  # a builtin or class without a signature
-        raise TypeError(f"{label}: not a typed def to declare ({exc})") from None
+    namespace = getattr(fn, "__globals__", {})
+    label = f"{fn.__name__}()"
+    hints = _type_hints(fn, namespace)
+    parameters = inspect.signature(fn).parameters
     args = []
     for pname, param in parameters.items():
         if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):

@@ -12,15 +12,17 @@ import functools
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from koffi_typed import asyncpool
+from koffi_typed import asyncpool, heap
 from koffi_typed.bases import CallFuture
 from koffi_typed.callers import compiled_caller, generate, signature
 from koffi_typed.callplan import Plan
 from koffi_typed.declarations import FunctionInfo
 from koffi_typed.errors import Error
 from koffi_typed.names import verbatim
+from koffi_typed.pointer import ADDRESS_MAX, NULL_PAGE, Cast, Pointer
+from koffi_typed.typesystem import Type, same_prototype
 
-__all__ = ["Function", "disable", "function_at", "make_function"]
+__all__ = ["Function", "disable", "function_address", "function_at", "make_function"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -105,11 +107,17 @@ def make_function(info: FunctionInfo, address: int, *,
     return function  # type: ignore[no-any-return]
 
 
-def _submit(function: Any, *args: object) -> CallFuture[Any]:
+def _submit(function: Any, /, *args: object, **kwargs: object) -> CallFuture[Any]:
+    if kwargs:
+        raise TypeError(f"{function.__name__}.async_() takes the C arguments by position, "
+                        f"got keyword argument(s) {', '.join(map(repr, kwargs))}")
     return asyncpool.submit(function, args)
 
 
-async def _acall(function: Any, *args: object) -> Any:
+async def _acall(function: Any, /, *args: object, **kwargs: object) -> Any:
+    if kwargs:
+        raise TypeError(f"{function.__name__}.acall() takes the C arguments by position, "
+                        f"got keyword argument(s) {', '.join(map(repr, kwargs))}")
     return await asyncio.wrap_future(_submit(function, *args))
 
 
@@ -120,3 +128,40 @@ def _identifier(name: str) -> str:
 def function_at(address: int, info: FunctionInfo) -> Function[..., Any]:
     """A callable for the C function at ``address`` with signature ``info``."""
     return make_function(info, address)
+
+
+def function_address(ptr: object, proto: Type, info: FunctionInfo) -> int:
+    """The address ``koffi.call(ptr, proto, ...)`` calls, checked: not NULL, not memory
+    koffi_typed allocated (`koffi.alloc` blocks, freed or not, and call memory: data, which
+    C cannot run), and for a `Pointer` to a function of another prototype, a signature that
+    passes every value the same way. A `koffi.as_` cast passes its value."""
+    if isinstance(ptr, Cast):
+        ptr = ptr.value
+    if isinstance(ptr, Pointer):
+        address: object = ptr.address
+        block = ptr.block
+    else:
+        address, block = (0 if ptr is None else ptr), None
+    if not isinstance(address, int) or isinstance(address, bool):
+        raise TypeError(f"call() needs a function pointer (a Pointer or an address), not "
+                        f"{type(ptr).__name__}")
+    if not address:
+        raise ValueError("call() needs a non-NULL function pointer")
+    if not NULL_PAGE <= address <= ADDRESS_MAX:
+        raise ValueError(f"call(): {address:#x} cannot be a function's address (the first "
+                         f"page is NULL plus an offset; addresses end at {ADDRESS_MAX:#x})")
+    if block is None:
+        block = heap.block_containing(address)
+    if block is not None:
+        what = "memory koffi_typed made for a call" if block.owner is not None else \
+            "freed koffi.alloc memory" if block.freed else "koffi.alloc memory"
+        raise ValueError(f"call(): {address:#x} points into {what} (the block at "
+                         f"{block.address:#x}), not a function")
+    if isinstance(ptr, Pointer):
+        pointee = ptr.type
+        if pointee.primitive == "Prototype" and not same_prototype(pointee, proto):
+            raise TypeError(f"call(): the pointer is a function pointer of prototype "
+                            f"{pointee.name} ({pointee.proto}), which does not take and "
+                            f"return what {proto.name} ({info}) does")
+    return address
+

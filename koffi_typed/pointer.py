@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from koffi_typed import probe
 from koffi_typed.cparser import parse_type
-from koffi_typed.typesystem import Type, resolve_type
+from koffi_typed.typesystem import Type, is_opaque, resolve_type, same_prototype
 
 if TYPE_CHECKING:
     from koffi_typed.heap import Block
@@ -207,7 +207,13 @@ Ptr = Pointer
 
 def compatible(target: Type, actual: Type) -> bool:
     """Whether a pointer to ``actual`` may be passed where a pointer to ``target`` is wanted."""
-    if target is actual or target.size == 0 or actual.size == 0:
+    if target is actual:
+        return True
+    if "Prototype" in (target.primitive, actual.primitive):
+        # a function pointer: of a prototype taking and returning the same values, or void
+        return any(t.primitive == "Void" and not is_opaque(t) for t in (target, actual)) or (
+            target.primitive == actual.primitive and same_prototype(target, actual))
+    if target.size == 0 or actual.size == 0:
         return True
     if target.primitive == actual.primitive and target.primitive not in (
             "Record", "Union", "Array", "Pointer", "Enum"):

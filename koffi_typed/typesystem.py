@@ -26,7 +26,8 @@ __all__ = [
     "FieldDecl", "Member", "RecordDecl", "Type", "alias", "alignof", "array", "define_record", "disposable", "enumeration", "is_integer", "lookup", "make_array",
     "make_pointer", "names", "offsetof", "opaque", "pointer", "relayout", "reset",
     "resolve_type", "sizeof", "unregister_name", "register_name", "int_range", "install_explainer", "install_prototype_builder", "resolve_expr",
-    "is_opaque", "new_placeholder", "primitive", "primitive_names",
+    "is_opaque", "new_placeholder", "primitive", "primitive_names", "same_prototype", "install_names_hook",
+    "same_shape",
 ]
 
 HINTS: Final = {"array": "Array", "typed": "Typed", "string": "String", "bytes": "Bytes",
@@ -213,6 +214,22 @@ def resolve_expr(expr: TypeExpr) -> Type:
     return _resolve_expr(expr)
 
 
+#: Called when a type name may change meaning (`reset`, a name redefined or removed).
+_names_changed_hooks: list[Callable[[], None]] = []
+
+
+def install_names_hook(hook: Callable[[], None]) -> None:
+    """Run ``hook`` whenever a type name may change meaning, so caches of what type strings
+    meant drop it (`koffi_typed.callplan`'s variadic callers)."""
+    _names_changed_hooks.append(hook)
+
+
+def _names_changed() -> None:
+    _registry.parsed.clear()
+    for hook in _names_changed_hooks:
+        hook()
+
+
 def install_explainer(explainer: Callable[[Type], str]) -> None:
     """Set what `Type.explain` runs (done once by `koffi_typed.callbacks`, which sits above
     the ABI package this needs)."""
@@ -235,6 +252,39 @@ def is_integer(t: Type) -> bool:
     if t.primitive == "Enum":
         return True
     return t._prim is not None and t._prim.family in ("int", "uint")
+
+
+def same_shape(a: Type, b: Type) -> bool:
+    """Whether values of ``a`` and ``b`` travel the same way (names, aliases, ``const``
+    and member names aside): same kind, size and alignment, members at the same places."""
+    if a is b:
+        return True
+    if a.primitive != b.primitive or a.size != b.size or a.alignment != b.alignment:
+        return False
+    if a.primitive in ("Record", "Union"):
+        ma, mb = list((a.members or {}).values()), list((b.members or {}).values())
+        return len(ma) == len(mb) and all(
+            x.offset == y.offset and x.bits == y.bits and x.bit_offset == y.bit_offset
+            and same_shape(x.type, y.type) for x, y in zip(ma, mb))
+    if a.primitive == "Array":
+        return a.length == b.length and a.ref is not None and b.ref is not None and \
+            same_shape(a.ref, b.ref)
+    if a.primitive == "Prototype":
+        return same_prototype(a, b)
+    return True
+
+
+def same_prototype(a: Type, b: Type) -> bool:
+    """Whether C functions of prototypes ``a`` and ``b`` take and return values the same
+    way, so a pointer to one may be called as the other."""
+    if a is b:
+        return True
+    fa, fb = a.proto, b.proto
+    if fa is None or fb is None:
+        return False
+    return len(fa.arguments) == len(fb.arguments) and fa.variadic == fb.variadic and \
+        same_shape(fa.result, fb.result) and \
+        all(same_shape(x.type, y.type) for x, y in zip(fa.arguments, fb.arguments))
 
 
 def _int_kind(size: int, signed: bool, swapped: bool) -> str:
@@ -294,13 +344,17 @@ class _Registry:
             raise Error(f"Duplicate type name {name!r} (a primitive type has that name)")
         if name in self.names and not replace:
             raise Error(f"Duplicate type name {name!r}")
+        redefined = name in self.names
         self.names[name] = t
-        self.parsed.clear()
+        if redefined:
+            _names_changed()
+        else:
+            self.parsed.clear()
 
     def reset(self) -> None:
         for name in [n for n in self.names if n not in self.primitive_names]:
             del self.names[name]
-        self.parsed.clear()
+        _names_changed()
 
 
 _registry: Final = _Registry()
@@ -322,7 +376,7 @@ def unregister_name(name: str, previous: Type | None = None) -> None:
         _registry.names.pop(name, None)
     else:
         _registry.names[name] = previous
-    _registry.parsed.clear()
+    _names_changed()
 
 
 def reset() -> None:

@@ -411,3 +411,22 @@ int CallIndirectTimes(int x, int n) {
     return sum;
 }
 int CallIndirectThreaded(int n) { return indirect_cb ? CallThreaded(indirect_cb, n) : -1; }
+
+/* ------------------------------------------------------------------ float results */
+
+/* What C received from a float callback, through a ctypes thunk (scalars) and through a
+   libffi closure (a record argument): tests/test_callback_hostile.py. */
+static float last_float = -1.0f;
+
+float CallFloatResult(float (*cb)(int x), int x) {
+    last_float = cb(x);
+    return last_float;
+}
+
+float CallFloatVec(float (*cb)(CbVec2 v), double x, double y) {
+    CbVec2 v = {x, y};
+    last_float = cb(v);
+    return last_float;
+}
+
+float GetLastFloat(void) { return last_float; }
