@@ -431,14 +431,21 @@ def _nest_bytes(data: bytearray, value: object, codec: Codec | None, count: int)
     return Nested(data, pin, value, codec, count)
 
 
-def nest_buffer(value: object) -> Nested | None:
+def nest_buffer(value: object, label: str = "", pointee: str = "", size: int = 0
+                ) -> Nested | None:
     """A `Nested` lease on a buffer's own storage (read-only buffers are copied: C never
-    writes into immutable objects), or ``None`` if ``value`` has no buffer or is empty."""
+    writes into immutable objects), or ``None`` if ``value`` has no buffer or is empty.
+    A non-empty buffer shorter than ``size`` (one ``pointee``) raises a `ValueError` naming
+    ``label``: C would access memory past its end."""
     if not isinstance(value, (bytes, bytearray, memoryview, array.array)):
         return None
     view = memoryview(value)
     if view.nbytes == 0:
         return None
+    if view.nbytes < size:
+        raise ValueError(f"{label}: a {view.nbytes}-byte {type(value).__name__} is shorter "
+                         f"than one {pointee} ({size} bytes): C would access memory past its "
+                         "end")
     if view.readonly or not view.c_contiguous:
         return _nest_bytes(bytearray(view.tobytes()), None, None, -1)
     pin = (ctypes.c_char * view.nbytes).from_buffer(view.cast("B"))
@@ -504,7 +511,8 @@ class PointerCodec(Codec):
 
     def nest(self, value: object, keep: list[object]) -> Nested | None:
         """Memory for a buffer, a list or a record given for this pointer, kept in ``keep``."""
-        nested = nest_buffer(value)
+        size = 0 if self.void else self.pointee.size
+        nested = nest_buffer(value, self.label, self.pointee.name, size)
         if nested is None and not self.void:
             codec = self.element_codec()
             if codec is None:
