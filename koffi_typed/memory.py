@@ -38,7 +38,9 @@ def _region(ref: object, offset: int, size: int, keep: list[object], *,
     """The region for ``size`` bytes at ``offset`` into ``ref`` (a `Pointer`, an address or a
     buffer), checked against what is known of it: NULL, freed `alloc` blocks and their
     bounds, buffer sizes, immutable buffers (when ``write``)."""
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise TypeError(f"offset must be an int, not {type(offset).__name__}")
+    if offset < 0:
         raise ValueError("Offset must be >= 0")
     if isinstance(ref, Pointer) or (isinstance(ref, int) and not isinstance(ref, bool)):
         if isinstance(ref, Pointer):
@@ -59,6 +61,8 @@ def _region(ref: object, offset: int, size: int, keep: list[object], *,
     except TypeError:
         raise TypeError(f"Expected a Pointer, an address or a buffer, not "
                         f"{type(ref).__name__}") from None
+    if not view.c_contiguous:
+        raise TypeError(f"a non-contiguous buffer ({type(ref).__name__}) is not C memory")
     if view.nbytes < offset + size:
         raise ValueError(f"Expected buffer with size superior or equal to {offset + size} "
                          f"bytes, got {view.nbytes}")

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import koffi_typed as koffi
+from koffi_typed import c
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -130,3 +131,112 @@ def test_buffers_shorter_than_one_pointee_are_refused(lib: koffi.Library, pointe
             if n > 0:
                 expected.append(f"{kind} {n}: " + ("refused" if n < size else f"passed {full}"))
     assert got.splitlines() == expected, got
+
+
+# ------------------------------------------------------------------ Record.from_buffer
+
+FbPoint = koffi.struct("FbPoint", {"x": "int32_t", "y": "double"})
+FbPacked = koffi.pack("FbPacked", {"tag": "uint8_t", "v": "int16_t [3]", "b": c.bits("uint32_t", 5)})
+FbUnion = koffi.union("FbUnion", {"i": "int64_t", "d": "double"})
+
+
+class _LongBytes(bytes):
+    """bytes that claim to be longer than they are."""
+
+    def __len__(self) -> int:
+        return 1000
+
+
+# name → (make a buffer holding these bytes, whether from_buffer must accept it)
+BUFFER_KINDS: dict[str, Callable[[bytes], Any]] = {
+    "bytes": bytes,
+    "bytearray": bytearray,
+    "memoryview": memoryview,
+    "memoryview[1:]": lambda b: memoryview(b"\xee" + b)[1:],
+    "array('B')": lambda b: array.array("B", b),
+    "array('i')": lambda b: array.array("i", b + bytes(-len(b) % 4)),
+    "array('d')": lambda b: array.array("d", b + bytes(-len(b) % 8)),
+    "memoryview 2-D": lambda b: memoryview(b + bytes(-len(b) % 4)).cast(
+        "B", (-(-len(b) // 4), 4)) if b else memoryview(b),
+    "memoryview[::2]": lambda b: memoryview(bytes(x for c in b for x in (c, 0xEE)))[::2],
+    "memoryview('i')": lambda b: memoryview(b + bytes(-len(b) % 4)).cast("i"),
+    "_LongBytes": _LongBytes,
+}
+
+
+@pytest.mark.parametrize("kind", list(BUFFER_KINDS))
+@pytest.mark.parametrize("record", [FbPoint, FbPacked, FbUnion], ids=lambda r: r.__name__)
+def test_from_buffer_reads_the_bytes_of_every_buffer_kind(record: Any, kind: str) -> None:
+    """Every buffer kind is measured in bytes (not items), at every offset: the record at
+    ``offset`` is decoded when its bytes are all there, else ValueError; nothing else."""
+    size = koffi.sizeof(record)
+    raw = bytes(range(1, 3 * size + 1))
+    for total in (0, 1, size - 1, size, size + 1, 2 * size + 3):
+        buf = BUFFER_KINDS[kind](raw[:total])
+        data = memoryview(buf).tobytes() if kind != "_LongBytes" else raw[:total]
+        for offset in (0, 1, size - 1, size, size + 1, 2 * size):
+            where = f"{kind} of {len(data)} bytes at offset {offset}"
+            if offset + size <= len(data):
+                expected = koffi.decode(data, record, None, offset)
+                assert record.from_buffer(buf, offset) == expected, where
+            else:
+                with pytest.raises(ValueError, match=f"{size} bytes"):
+                    record.from_buffer(buf, offset)
+
+
+@pytest.mark.parametrize("offset", [True, False, 1.0, "1", None, b"\x01", [1]])
+def test_from_buffer_offsets_must_be_ints(offset: Any) -> None:
+    with pytest.raises(TypeError, match="offset"):
+        FbPoint.from_buffer(bytes(64), offset)
+
+
+@pytest.mark.parametrize("offset", [-1, -16, -(2**70)])
+def test_from_buffer_offsets_must_not_be_negative(offset: int) -> None:
+    with pytest.raises(ValueError, match="Offset must be >= 0"):
+        FbPoint.from_buffer(bytes(64), offset)
+
+
+@pytest.mark.parametrize("data", [None, 16, 1.5, "x" * 16, [0] * 16, {0: 0}, object()])
+def test_from_buffer_of_a_non_buffer_names_what_it_got(data: Any) -> None:
+    with pytest.raises(TypeError, match=f"buffer.*{type(data).__name__}"):
+        FbPoint.from_buffer(data)
+
+
+# ------------------------------------------------------- decode / encode / view arguments
+
+_ACCESSES: dict[str, Callable[[Any, Any], object]] = {
+    "decode": lambda ref, offset: koffi.decode(ref, "int", None, offset),
+    "decode[2]": lambda ref, offset: koffi.decode(ref, "int", 2, offset),
+    "decode[-1]": lambda ref, offset: koffi.decode(ref, "int", -1, offset),
+    "encode": lambda ref, offset: koffi.encode(ref, "int", 1, None, offset),
+    "encode[2]": lambda ref, offset: koffi.encode(ref, "int", [1, 2], 2, offset),
+}
+_REFS: dict[str, Callable[[], Any]] = {
+    "bytearray": lambda: bytearray(32),
+    "alloc": lambda: koffi.alloc("int", 8),
+    "memoryview": lambda: memoryview(bytearray(32)),
+}
+
+
+@pytest.mark.parametrize("ref", list(_REFS))
+@pytest.mark.parametrize("access", list(_ACCESSES))
+def test_memory_offsets_are_typed_and_bounded(access: str, ref: str) -> None:
+    run = _ACCESSES[access]
+    for offset in (True, False, 1.0, "4", None, [4]):
+        with pytest.raises(TypeError, match=f"offset must be an int, not {type(offset).__name__}"):
+            run(_REFS[ref](), offset)
+    for offset in (-1, -4, -(2**70)):
+        with pytest.raises(ValueError, match="Offset must be >= 0"):
+            run(_REFS[ref](), offset)
+    for offset in (32, 2**40, 2**70):
+        with pytest.raises(ValueError):
+            run(_REFS[ref](), offset)
+    run(_REFS[ref](), 4)
+
+
+@pytest.mark.parametrize("access", list(_ACCESSES))
+@pytest.mark.parametrize("readonly", [False, True])
+def test_non_contiguous_buffers_are_refused_as_memory(access: str, readonly: bool) -> None:
+    data = bytes(64) if readonly else bytearray(64)
+    with pytest.raises(TypeError, match="non-contiguous"):
+        _ACCESSES[access](memoryview(data)[::2], 0)
