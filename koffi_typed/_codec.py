@@ -197,6 +197,15 @@ class BoolCodec(Codec):
         return buf[offset] != 0
 
 
+def _int_to_float(label: str, ctype: str, value: int) -> float:
+    """``float(value)``; an int beyond the double range raises naming ``label``."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise OverflowError(f"{label}: an int of {value.bit_length()} bits is out of range "
+                            f"for {ctype}") from None
+
+
 class FloatCodec(Codec):
     """``float`` and ``double`` from Python floats or ints."""
 
@@ -210,7 +219,7 @@ class FloatCodec(Codec):
         if isinstance(value, float):
             v: float = value
         elif isinstance(value, int) and not isinstance(value, bool):
-            v = float(value)
+            v = _int_to_float(self.label, self.ctype, value)
         else:
             raise _wrong_type(self.label, f"float ({self.ctype})", value)
         try:
@@ -305,7 +314,7 @@ class LongDoubleCodec(Codec):
         if isinstance(value, float):
             v: float = value
         elif isinstance(value, int) and not isinstance(value, bool):
-            v = float(value)
+            v = _int_to_float(self.label, "long double", value)
         else:
             raise _wrong_type(self.label, "float (long double)", value)
         data = double_to_quad(v) if self.quad else double_to_x87(v)

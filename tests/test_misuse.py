@@ -240,3 +240,52 @@ def test_non_contiguous_buffers_are_refused_as_memory(access: str, readonly: boo
     data = bytes(64) if readonly else bytearray(64)
     with pytest.raises(TypeError, match="non-contiguous"):
         _ACCESSES[access](memoryview(data)[::2], 0)
+
+
+# ------------------------------------------------- ints too large for float members
+
+_FLOAT_HOLDERS = {
+    "double": koffi.struct("FlD", {"a": "int8_t", "m": "double"}),
+    "float": koffi.struct("FlF", {"a": "int8_t", "m": "float"}),
+    "packed double": koffi.pack("FlPD", {"a": "int8_t", "m": "double"}),
+    "union double": koffi.union("FlUD", {"i": "int64_t", "m": "double"}),
+    "double [3]": koffi.struct("FlAD", {"a": "int8_t", "m": "double [3]"}),
+    "long double": koffi.struct("FlLD", {"a": "int8_t", "m": "long double"}),
+}
+
+
+def _float_placements(lib: koffi.Library) -> dict[str, Callable[[Any, Any], object]]:
+    return {
+        "bytes": lambda cls, rec: bytes(rec),
+        "encode": lambda cls, rec: koffi.encode(bytearray(koffi.sizeof(cls)), cls, rec),
+        "by pointer": lambda cls, rec: lib.func(f"long long SumBytes(const {cls.__name__} *p, "
+                                                "size_t size)")(rec, 1),
+        "_Inout_": lambda cls, rec: lib.func(f"void FillBytes(_Inout_ {cls.__name__} *p, "
+                                             "size_t size)")(rec, 1),
+        "in a list": lambda cls, rec: lib.func(f"long long SumBytes(const {cls.__name__} *p, "
+                                               "size_t size)")([cls(), rec], 1),
+    }
+
+
+@pytest.mark.parametrize("value", [2**1024, -(2**1024), 10**400])
+@pytest.mark.parametrize("holder", list(_FLOAT_HOLDERS))
+def test_ints_too_large_for_float_members_name_the_member(lib: koffi.Library, holder: str,
+                                                          value: int) -> None:
+    cls = _FLOAT_HOLDERS[holder]
+    member = [value, 0.0, 1.0] if holder.endswith("[3]") else value
+    for run in _float_placements(lib).values():
+        with pytest.raises(OverflowError, match=rf"{cls.__name__}\.m"):
+            run(cls, cls(m=member))
+
+
+@pytest.mark.parametrize("value", [2**1024, -(2**1024)])
+def test_ints_too_large_for_float_members_by_value_name_the_member(lib: koffi.Library,
+                                                                   value: int) -> None:
+    point = koffi.type("MPoint").python_class
+    assert point is not None
+    for decl in ("double PointSum(MPoint p)", "double PointPtrSum(const MPoint *p)"):
+        f = lib.func(decl)
+        for given in (point(x=1, y=value), {"x": 1, "y": value}):
+            with pytest.raises(OverflowError, match=r"argument 'p': MPoint\.y"):
+                f(given)
+        assert f(point(x=1, y=2**60)) == 1 + 2.0**60
