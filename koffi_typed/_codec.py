@@ -59,6 +59,25 @@ def encode_text(label: str, value: str, unit: int) -> bytes:
                          f"{exc.start} as {encoding.upper()} ({exc.reason})") from None
 
 
+def fit_text(value: str, data: bytes, room: int, unit: int) -> bytes:
+    """``data`` (``value`` encoded for ``unit``-byte characters) cut to the longest prefix of
+    whole characters within ``room`` bytes: never half of a UTF-8 sequence or of a UTF-16
+    surrogate pair, which C would read as another (invalid) string."""
+    if len(data) <= room:
+        return data
+    encoding = "utf-8" if unit == 1 else "utf-16-le" if unit == 2 else "utf-32-le"
+    errors = "surrogateescape" if unit == 1 else "strict"
+    lo = 0
+    hi = min(len(value), room // unit)  # each character takes at least one unit
+    while lo < hi:  # the most characters whose encoding fits
+        mid = (lo + hi + 1) // 2
+        if len(value[:mid].encode(encoding, errors)) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return data[:len(value[:lo].encode(encoding, errors))]
+
+
 def read_string(address: int, unit: int) -> bytes:
     """The bytes of a NUL-terminated string of ``unit``-byte characters at ``address``.
 
@@ -673,12 +692,10 @@ class ArrayCodec(Codec):
         """A str keeps room for its NUL terminator (cut to fit, as Koffi does); bytes are raw
         and may fill all the elements."""
         if isinstance(value, str):
-            data = encode_text(self.label, value, self.elem.size)
-            room = self.size - self.elem.size
+            data = fit_text(value, encode_text(self.label, value, self.elem.size),
+                            self.size - self.elem.size, self.elem.size)
         else:
-            data = value
-            room = self.size
-        data = data[:room - room % self.elem.size] if len(data) > room else data
+            data = value[:self.size - self.size % self.elem.size]
         buf[offset:offset + self.size] = data + bytes(self.size - len(data))
 
     def decode(self, buf: Buffer, offset: int) -> object:

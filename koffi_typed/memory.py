@@ -11,6 +11,7 @@ import struct
 from typing import Any
 
 from koffi_typed import heap, marshal, probe
+from koffi_typed._codec import fit_text
 from koffi_typed.buffers import buffer_argument, pinned_address, pointer_address
 from koffi_typed.carriers import CTYPES_SCALARS
 from koffi_typed.declarations import prototype_info
@@ -198,7 +199,9 @@ def encode(ref: object, spec: object, value: object, count: int | None = None,
     else:
         if isinstance(value, str) and t.name in _CHAR_TYPES:
             encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
-            raw = value.encode(encoding)[: t.size * (count if count >= 0 else len(value) * 4)]
+            raw = value.encode(encoding, "surrogateescape" if t.size == 1 else "strict")
+            if count >= 0:  # cut to whole characters
+                raw = fit_text(value, raw, t.size * count, t.size)
             data = raw + bytes(t.size * max(count, 0) - len(raw)) if count >= 0 else \
                 raw + bytes(t.size)
         else:

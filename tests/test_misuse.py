@@ -289,3 +289,53 @@ def test_ints_too_large_for_float_members_by_value_name_the_member(lib: koffi.Li
             with pytest.raises(OverflowError, match=r"argument 'p': MPoint\.y"):
                 f(given)
         assert f(point(x=1, y=2**60)) == 1 + 2.0**60
+
+
+# ------------------------------------------------ text cut to fit a character array
+
+_TEXT_ARRAYS = {  # element type → the array hint that makes it text
+    "char": "String", "char16_t": "String", "char32_t": "String", "int8_t": "String",
+    "int16_t": "String", "int32_t": "String",
+}
+_ALPHABET = ["a", "é", "€", "😀", "ß", "\udcff"]  # 1 to 4 UTF-8 bytes, a surrogate pair in
+# UTF-16, and a byte that surrogateescape carries through UTF-8
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 5, 7])
+@pytest.mark.parametrize("elem", list(_TEXT_ARRAYS))
+def test_text_cut_to_fit_an_array_keeps_whole_characters(elem: str, length: int) -> None:
+    """A str longer than a ``T [length]`` member (or an `encode` of ``length`` elements) is
+    cut to the longest prefix of whole characters that fits: never half of a UTF-8 sequence
+    or of a UTF-16 surrogate pair, which C would read as a different (invalid) string."""
+    unit = koffi.sizeof(elem)
+    encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[unit]
+    errors = "surrogateescape" if unit == 1 else "strict"
+    holder = koffi.struct(f"Txt_{elem}_{length}",
+                          {"s": koffi.array(elem, length, _TEXT_ARRAYS[elem]), "end": "int8_t"})
+    for first in _ALPHABET:
+        for second in _ALPHABET:
+            text = (first + second) * 4
+            if unit > 1 and "\udcff" in text:
+                continue  # not encodable in UTF-16/32: refused, tested elsewhere
+            cases = [(length - 1, bytes(holder(s=text, end=1))[:length * unit])]  # NUL kept
+            if elem.startswith("char"):  # koffi.encode takes text for character types
+                cases.append((length, _encoded(elem, text, length)))
+            for room, data in cases:
+                kept = _longest_prefix(text, room * unit, encoding, errors)
+                assert data == kept.encode(encoding, errors).ljust(length * unit, b"\0"), \
+                    (text, room)
+            assert holder.from_buffer(bytes(holder(s=text, end=1))).s == \
+                _longest_prefix(text, (length - 1) * unit, encoding, errors)
+
+
+def _encoded(elem: str, text: str, length: int) -> bytes:
+    buf = bytearray(koffi.sizeof(elem) * length + 1)
+    koffi.encode(buf, elem, text, length)
+    return bytes(buf[:-1])
+
+
+def _longest_prefix(text: str, room: int, encoding: str, errors: str) -> str:
+    k = len(text)
+    while len(text[:k].encode(encoding, errors)) > room:
+        k -= 1
+    return text[:k]
