@@ -758,6 +758,9 @@ class CountedPointerCodec(PointerCodec):
         if not address:
             return None
         step = self.elem.size
+        if step * count > 2**31 - 1:  # ctypes' sizes are C ints: a larger one would wrap
+            raise ValueError(f"{self.label}: cannot read {count} elements ({step * count} "
+                             f"bytes) at once (max = {2**31 - 1} bytes)")
         data = ctypes.string_at(address, step * count)
         return [self.elem.decode(data, i * step) for i in range(count)]
 

@@ -81,6 +81,17 @@ def _region(ref: object, offset: int, size: int, keep: list[object], *,
     return _Region(start + offset, start + view.nbytes, cbuf)
 
 
+_AT_ONCE = 2**31 - 1  # the most bytes read or written at once (as koffi.alloc allocates)
+
+
+def _at_once(nbytes: int) -> int:
+    """``nbytes``, refused beyond what ctypes reads (its sizes are C ints) or writes at once:
+    a larger count would wrap or allocate all of it before any check."""
+    if nbytes > _AT_ONCE:
+        raise ValueError(f"Cannot access {nbytes} bytes at once (max = {_AT_ONCE})")
+    return nbytes
+
+
 def _count(count: object) -> int | None:
     if count is None:
         return None
@@ -180,7 +191,7 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
         return marshal.codec_for(t).decode(ctypes.string_at(region.address, t.size), 0)
     if n < 0:
         n = _terminated_count(_region(ref, offset, t.size, keep), t)
-    region = _region(ref, offset, t.size * n, keep)
+    region = _region(ref, offset, _at_once(t.size * n), keep)
     data = ctypes.string_at(region.address, t.size * n)
     if t.name in _CHAR_TYPES and t._prim is not None:
         encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
@@ -196,26 +207,32 @@ def encode(ref: object, spec: object, value: object, count: int | None = None,
     keep: list[object] = []
     if count is None:
         data = marshal.to_bytes(t, value, keep)
-    else:
-        if isinstance(value, str) and t.name in _CHAR_TYPES:
-            encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
-            raw = value.encode(encoding, "surrogateescape" if t.size == 1 else "strict")
-            if count >= 0:  # cut to whole characters
-                raw = fit_text(value, raw, t.size * count, t.size)
-            data = raw + bytes(t.size * max(count, 0) - len(raw)) if count >= 0 else \
-                raw + bytes(t.size)
+        total = len(data)
+    elif isinstance(value, str) and t.name in _CHAR_TYPES:
+        encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
+        data = value.encode(encoding, "surrogateescape" if t.size == 1 else "strict")
+        if count >= 0:  # cut to whole characters, the rest zeroed
+            total = _at_once(t.size * count)
+            data = fit_text(value, data, total, t.size)
         else:
-            items = list(value)  # type: ignore[call-overload]
-            n = len(items) if count < 0 else count
-            if len(items) > n:
-                raise ValueError(f"encode(): {len(items)} values do not fit in {n} elements")
-            codec = marshal.codec_for(t)
-            buf = bytearray(t.size * n)
-            for i, item in enumerate(items):
-                codec.encode(buf, i * t.size, item, keep)
-            data = bytes(buf)
-    region = _region(ref, offset, len(data), keep, write=True)
+            data += bytes(t.size)
+            total = len(data)
+    else:
+        items = list(value)  # type: ignore[call-overload]
+        n = len(items) if count < 0 else count
+        if len(items) > n:
+            raise ValueError(f"encode(): {len(items)} values do not fit in {n} elements")
+        total = _at_once(t.size * n)
+        _region(ref, offset, total, [], write=True)  # before encoding: the count fits
+        codec = marshal.codec_for(t)
+        buf = bytearray(t.size * len(items))  # the rest is zeroed in place
+        for i, item in enumerate(items):
+            codec.encode(buf, i * t.size, item, keep)
+        data = bytes(buf)
+    region = _region(ref, offset, total, keep, write=True)
     ctypes.memmove(region.address, data, len(data))
+    if total > len(data):
+        ctypes.memset(region.address + len(data), 0, total - len(data))
     marshal.keep_at(region.address, keep)
 
 

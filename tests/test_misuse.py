@@ -339,3 +339,76 @@ def _longest_prefix(text: str, room: int, encoding: str, errors: str) -> str:
     while len(text[:k].encode(encoding, errors)) > room:
         k -= 1
     return text[:k]
+
+
+# ------------------------------------------------ counts too large to read or write at once
+
+_AT_ONCE = 2**31 - 1  # the most bytes koffi.alloc, decode and encode handle at once
+
+
+def _capped(fn: Callable[[], str]) -> Callable[[], str]:
+    """``fn`` with the child's address space capped 1 GiB above what it maps now, so a
+    runaway allocation fails (MemoryError) instead of exhausting the machine."""
+    def run() -> str:
+        import resource
+        with open("/proc/self/status") as f:
+            vm = next(int(line.split()[1]) for line in f if line.startswith("VmSize:"))
+        limit = vm * 1024 + 2**30
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        return fn()
+    return run
+
+
+def _huge_count_outcomes(elem: str, way: str, ref_kind: str) -> str:
+    import ctypes
+
+    size = koffi.sizeof(elem)
+    storage = ctypes.create_string_buffer(b"hello", 64)
+    refs: dict[str, Callable[[], Any]] = {
+        "raw address": lambda: ctypes.addressof(storage),
+        "alloc": lambda: koffi.alloc(elem, 4),
+        "bytearray": lambda: bytearray(64),
+    }
+    lines = []
+    for count in (_AT_ONCE // size + 1, 2**32 // size + 1, 2**33 // size, 2**40):
+        try:
+            if way == "decode":
+                got = koffi.decode(refs[ref_kind](), elem, count)
+                outcome = f"read {len(got)}"
+            else:
+                value: Any = "ab" if elem == "char" else [0]
+                koffi.encode(refs[ref_kind](), elem, value, count)
+                outcome = "wrote"
+        except ValueError as exc:
+            outcome = "refused" if ("at once" in str(exc) or "Expected buffer" in str(exc)
+                                    or "outside" in str(exc)) else f"ValueError: {exc}"
+        except Exception as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+        lines.append(f"{count}: {outcome}")
+    return "\n".join(lines)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or sys.maxsize < 2**32,
+                    reason="caps the child's memory through /proc and RLIMIT_AS (64-bit)")
+@pytest.mark.parametrize("ref_kind", ["raw address", "alloc", "bytearray"])
+@pytest.mark.parametrize("way", ["decode", "encode"])
+@pytest.mark.parametrize("elem", ["char", "uint8_t", "int32_t", "double", "MPoint"])
+def test_counts_beyond_what_fits_at_once_are_refused(elem: str, way: str,
+                                                     ref_kind: str) -> None:
+    """``decode``/``encode`` of more than 2**31 - 1 bytes raise ValueError (as ``alloc``
+    does) before touching memory: no wrapped size (a short read passed off as the whole),
+    struct.error, SystemError or an allocation of the whole count."""
+    got = _forked(_capped(lambda: _huge_count_outcomes(elem, way, ref_kind)))
+    assert all(line.endswith(": refused") for line in got.splitlines()), got
+
+
+@pytest.mark.parametrize("count", [2**29 + 1, 2**30, 2**31 - 1])
+def test_counted_members_beyond_what_fits_at_once_name_the_member(count: int) -> None:
+    """A count (as C may leave it) too large to read at once raises ValueError naming the
+    counted member, before reading anything."""
+    holder = koffi.struct(f"Counted_{count}",
+                          {"n": "int32_t", "p": koffi.pointer("int32_t", counted_by="n")})
+    data = bytearray(bytes(holder(n=2, p=[1, 2])))
+    data[:4] = count.to_bytes(4, sys.byteorder)
+    with pytest.raises(ValueError, match=rf"Counted_{count}\.p: cannot read {count} elements"):
+        koffi.decode(data, holder)
