@@ -412,3 +412,28 @@ def test_counted_members_beyond_what_fits_at_once_name_the_member(count: int) ->
     data[:4] = count.to_bytes(4, sys.byteorder)
     with pytest.raises(ValueError, match=rf"Counted_{count}\.p: cannot read {count} elements"):
         koffi.decode(data, holder)
+
+
+# ------------------------------------------- empty lists where C writes through the pointer
+
+@pytest.mark.parametrize("marker", ["_Out_", "_Inout_"])
+@pytest.mark.parametrize("pointee", [*POINTEES, "char", "uint8_t", "void *", "const char *"])
+def test_empty_lists_are_refused_where_c_writes(lib: koffi.Library, pointee: str,
+                                                marker: str) -> None:
+    """An empty list for an ``_Out_``/``_Inout_`` pointer has no room for what C writes:
+    an error naming the argument, not NULL handed to C (which would crash writing there).
+    ``None`` still passes NULL on purpose, and an empty list for a read-only pointer too."""
+    size = koffi.sizeof(pointee)
+
+    def run() -> str:
+        fill = lib.func(f"void FillBytes({marker} {pointee} *p, size_t size)")
+        try:
+            fill([], size)
+        except (TypeError, ValueError) as exc:  # TypeError: char * takes ['text'] or a buffer
+            return "refused" if "argument 'p'" in str(exc) else f"unnamed: {exc}"
+        return "passed"
+
+    assert _forked(run) == "refused"
+    if pointee != "char":  # const char * is a string: str, bytes or None
+        assert lib.func(f"long long SumBytes(const {pointee} *p, size_t size)")([], size) == -1
+    assert lib.func(f"void FillBytes({marker} {pointee} *p, size_t size)")(None, size) is None

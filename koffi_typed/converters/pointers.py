@@ -252,6 +252,9 @@ class PointerConverter(Converter):
         if twin is not None:
             elem = marshal.codec_for(twin)
         if isinstance(value, list):
+            if not value and self.direction != "in":
+                raise ValueError(f"an empty list has no room for what C writes through "
+                                 f"{self.type.name} (pass None for NULL)")
             data = bytearray(elem.size * len(value))
             if self.direction != "out":
                 for i, item in enumerate(value):
