@@ -23,6 +23,8 @@ __all__ = ["Cast", "Pointer", "Ptr", "as_", "compatible", "install_access", "new
 
 T = TypeVar("T")
 
+_ADDRESS_MAX = (1 << (8 * struct.calcsize("P"))) - 1  # the highest address of this process
+
 _read_at: list[Callable[[int, Type], Any]] = []
 _write_at: list[Callable[[int, Type, object], None]] = []
 
@@ -83,7 +85,11 @@ class Pointer(Generic[T]):
     block: Block | None
 
     def __init__(self, address: int, type: Type, block: Block | None = None) -> None:
-        if isinstance(address, bool) or not isinstance(address, int) or address < 0:
+        if isinstance(address, bool) or not isinstance(address, int) or \
+                not 0 <= address <= _ADDRESS_MAX:
+            if isinstance(address, int) and address > _ADDRESS_MAX:  # ctypes would wrap it
+                raise OverflowError(f"Pointer address {address:#x} is beyond the address "
+                                    f"space (max = {_ADDRESS_MAX:#x})")
             raise TypeError(f"Pointer address must be a non-negative int, not {address!r}")
         self.address = address
         self.type = type

@@ -228,8 +228,8 @@ def test_memory_offsets_are_typed_and_bounded(access: str, ref: str) -> None:
     for offset in (-1, -4, -(2**70)):
         with pytest.raises(ValueError, match="Offset must be >= 0"):
             run(_REFS[ref](), offset)
-    for offset in (32, 2**40, 2**70):
-        with pytest.raises(ValueError):
+    for offset in (32, 2**40, 2**70):  # past the end; OverflowError: past the address space
+        with pytest.raises((ValueError, OverflowError)):
             run(_REFS[ref](), offset)
     run(_REFS[ref](), 4)
 
@@ -437,3 +437,57 @@ def test_empty_lists_are_refused_where_c_writes(lib: koffi.Library, pointee: str
     if pointee != "char":  # const char * is a string: str, bytes or None
         assert lib.func(f"long long SumBytes(const {pointee} *p, size_t size)")([], size) == -1
     assert lib.func(f"void FillBytes({marker} {pointee} *p, size_t size)")(None, size) is None
+
+
+# ---------------------------------------------------- addresses beyond the address space
+
+_ADDRESS_BITS = 8 * koffi.sizeof("void *")
+
+
+@pytest.mark.parametrize("way", ["address", "offset", "pointer + n"])
+@pytest.mark.parametrize("op", ["decode", "encode", "view", "deref", "index", "set"])
+def test_addresses_beyond_the_address_space_never_wrap(op: str, way: str) -> None:
+    """An address (or address + offset) of 2**64 or more never wraps around onto real
+    memory: it raises OverflowError, and the memory it would wrap to is neither read nor
+    written."""
+    import ctypes
+
+    def run() -> str:
+        storage = ctypes.create_string_buffer(b"\x2a\0\0\0", 8)
+        real = ctypes.addressof(storage)
+        lines = []
+        for beyond in (1 << _ADDRESS_BITS, 1 << (_ADDRESS_BITS + 6)):
+            target = beyond + real
+            try:
+                if way == "address":
+                    ref: Any = target
+                    offset = 0
+                elif way == "offset":
+                    ref, offset = real, beyond
+                else:
+                    ref = koffi.decode(ctypes.addressof(ctypes.c_void_p(real)), "int32_t *")
+                    ref, offset = ref + beyond // 4, 0
+                if op == "decode":
+                    got: object = koffi.decode(ref, "int32_t", None, offset)
+                elif op == "encode":
+                    koffi.encode(ref, "int32_t", 7, None, offset)
+                    got = storage.raw[:4]
+                elif op == "view":
+                    got = bytes(koffi.view(ref if not offset else ref + offset, 4))
+                else:
+                    p = ref if isinstance(ref, koffi.Pointer) else \
+                        koffi.Pointer(ref + offset, koffi.type("int32_t"))
+                    if op == "deref":
+                        got = p.deref()
+                    elif op == "index":
+                        got = p[0]
+                    else:
+                        p[0] = 7
+                        got = storage.raw[:4]
+                lines.append(f"{beyond:#x}: got {got!r}")
+            except OverflowError:
+                lines.append(f"{beyond:#x}: refused")
+        return "\n".join(lines)
+
+    got = _forked(run)
+    assert all(line.endswith(": refused") for line in got.splitlines()), got
