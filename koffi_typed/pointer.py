@@ -25,6 +25,15 @@ T = TypeVar("T")
 
 _ADDRESS_MAX = (1 << (8 * struct.calcsize("P"))) - 1  # the highest address of this process
 
+
+def _index(index: object) -> int:
+    """An element index or count: an int or an ``__index__`` object, never a bool."""
+    if type(index) is int:
+        return index
+    if isinstance(index, bool) or not hasattr(index, "__index__"):
+        raise TypeError(f"Pointer index must be an int, not {type(index).__name__}")
+    return int(index.__index__())
+
 _read_at: list[Callable[[int, Type], Any]] = []
 _write_at: list[Callable[[int, Type, object], None]] = []
 
@@ -128,10 +137,10 @@ class Pointer(Generic[T]):
         return f"<Pointer {self.type.name} * at {self.address:#x}>"
 
     def __add__(self, count: int) -> Pointer[T]:
-        return Pointer(self.address + count * self._stride(), self.type, self.block)
+        return Pointer(self.address + _index(count) * self._stride(), self.type, self.block)
 
     def __sub__(self, count: int) -> Pointer[T]:
-        return Pointer(self.address - count * self._stride(), self.type, self.block)
+        return Pointer(self.address - _index(count) * self._stride(), self.type, self.block)
 
     def _stride(self) -> int:
         if self.type.size == 0:
@@ -142,7 +151,7 @@ class Pointer(Generic[T]):
         if self.type.size == 0:
             raise TypeError(f"Cannot access a value through a pointer to {self.type.name} "
                             "(incomplete type; use cast())")
-        address = self.address + index * self.type.size
+        address = self.address + _index(index) * self.type.size
         # any copy of an address inside a freed block (from C, or made by hand) is known
         block = self.block if self.block is not None else freed_block(address, self.type.size)
         target: Pointer[T] = Pointer(address, self.type, block)

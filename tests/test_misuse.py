@@ -491,3 +491,35 @@ def test_addresses_beyond_the_address_space_never_wrap(op: str, way: str) -> Non
 
     got = _forked(run)
     assert all(line.endswith(": refused") for line in got.splitlines()), got
+
+
+# ----------------------------------------------------------- pointer indexes and arithmetic
+
+_BAD_INDEXES: list[Any] = [True, False, 1.0, "1", None, slice(0, 2), [0], b"\x00"]
+
+
+@pytest.mark.parametrize("op", ["get", "set", "add", "sub"])
+@pytest.mark.parametrize("pointee", ["int32_t", "double", "MPoint", "char"])
+@pytest.mark.parametrize("owner", ["alloc", "raw"])
+def test_pointer_indexes_must_be_ints(op: str, pointee: str, owner: str) -> None:
+    """``p[i]``, ``p[i] = v``, ``p + n`` and ``p - n`` take ints (and ``__index__``
+    objects), never bools, floats, strings or slices: TypeError naming the index."""
+    import ctypes
+
+    storage = ctypes.create_string_buffer(64)
+    p = koffi.alloc(pointee, 2) if owner == "alloc" else \
+        koffi.Pointer(ctypes.addressof(storage), koffi.type(pointee))
+    value = p[0]
+    for bad in _BAD_INDEXES:
+        with pytest.raises(TypeError, match=f"index must be an int, not {type(bad).__name__}"):
+            if op == "get":
+                p[bad]
+            elif op == "set":
+                p[bad] = value
+            elif op == "add":
+                p + bad
+            else:
+                p - bad
+    assert (p + 1) - 1 == p or int((p + 1) - 1) == int(p)
+    p[1] = value
+    assert p[1] == value
