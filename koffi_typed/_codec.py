@@ -438,7 +438,18 @@ class Nested:
         if codec is None or data is None:
             return
         if self.count < 0:
-            codec.decode_into(self.value, data, 0)
+            value = self.value
+            if isinstance(value, dict):  # updated in place, as a dict parameter is
+                record = codec.decode(data, 0)
+                names: list[Any] = []
+                if isinstance(codec, UnionCodec):  # the given members (all for an empty dict)
+                    names = list(value) if value else list(codec.members)
+                elif isinstance(codec, RecordCodec):
+                    names = [slot.name for slot in codec.slots]
+                for name in names:
+                    value[name] = getattr(record, name)
+            else:
+                codec.decode_into(value, data, 0)
             return
         items: Any = self.value
         if not isinstance(items, list):

@@ -523,3 +523,49 @@ def test_pointer_indexes_must_be_ints(op: str, pointee: str, owner: str) -> None
     assert (p + 1) - 1 == p or int((p + 1) - 1) == int(p)
     p[1] = value
     assert p[1] == value
+
+
+# ------------------------------------ what C writes behind pointer members given as dicts
+
+koffi.struct("MPoints", {"count": "int32_t", "items": "MPoint *"})
+koffi.struct("MUnions", {"count": "int32_t", "items": "MUnion *"})
+
+
+@pytest.mark.parametrize("marker", ["_Inout_", ""])
+@pytest.mark.parametrize("shape", ["dict", "list of dicts", "record", "list of records",
+                                   "list of both"])
+@pytest.mark.parametrize("kind", ["MPoint", "MUnion"])
+def test_pointer_members_given_as_dicts_get_what_c_wrote(lib: koffi.Library, kind: str,
+                                                         shape: str, marker: str) -> None:
+    """A dict given for a pointer member (alone or in a list) is updated in place with what
+    C wrote there, as a record would be, when the outer record is written back; nothing
+    raises after the call."""
+    cls = koffi.type(kind).python_class
+    assert cls is not None
+    key = "x" if kind == "MPoint" else "i"
+
+    def one(v: int, as_dict: bool) -> Any:
+        return {key: v} if as_dict else cls(**{key: v})
+
+    items: Any = {
+        "dict": one(1, True),
+        "record": one(1, False),
+        "list of dicts": [one(1, True), one(2, True)],
+        "list of records": [one(1, False), one(2, False)],
+        "list of both": [one(1, True), one(2, False)],
+    }[shape]
+    count = len(items) if isinstance(items, list) else 1
+    holder = koffi.type(f"{kind}s").python_class
+    assert holder is not None
+    outer = holder(count=count, items=items)
+    f = lib.func(f"void Bump{kind.removeprefix('M')}s({marker} {kind}s *h)")
+    f(outer)
+    got = items if isinstance(items, list) else [items]
+    values = [g[key] if isinstance(g, dict) else getattr(g, key) for g in got]
+    if marker:
+        assert values == [11, 12][:count], (got, outer)
+        if kind == "MPoint":
+            assert [g["y"] if isinstance(g, dict) else g.y for g in got] == [0.5] * count
+        assert outer.items is items
+    else:
+        assert values == [1, 2][:count]

@@ -36,3 +36,12 @@ EXPORT void HolderFill(MHolder *h, size_t size) { FillBytes(h->p, size); }
 EXPORT double PointSum(MPoint p) { return p.x + p.y; }
 EXPORT double PointPtrSum(const MPoint *p) { return p->x + p->y; }
 EXPORT void PointFill(MPoint *p) { p->x = 7; p->y = 8.5; }
+
+/* A holder whose pointer member points to `count` MPoint or MUnion values: C adds 10 to
+   each x (or i) and stores 0.5 in each y (or leaves the union's bytes otherwise). */
+typedef struct MPoints { int32_t count; MPoint *items; } MPoints;
+typedef struct MUnions { int32_t count; MUnion *items; } MUnions;
+EXPORT void BumpPoints(MPoints *h) {
+    for (int i = 0; i < h->count; i++) { h->items[i].x += 10; h->items[i].y = 0.5; }
+}
+EXPORT void BumpUnions(MUnions *h) { for (int i = 0; i < h->count; i++) h->items[i].i += 10; }
