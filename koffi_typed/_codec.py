@@ -98,6 +98,20 @@ def read_string(address: int, unit: int) -> bytes:
             return data[:at]
 
 
+def _relabel(exc: Exception, inner: str, outer: str) -> Exception:
+    """``exc`` with the label its message starts with (``inner``: a nested record's codec,
+    shared by every place that record appears) replaced by ``outer``, the path from the
+    enclosing value (``Outer.mids[1].inner``); ``exc`` itself when it has no such label."""
+    message = str(exc)
+    if inner == outer or not message.startswith(inner) or \
+            message[len(inner):len(inner) + 1] not in (".", ":", "["):
+        return exc
+    try:
+        return type(exc)(outer + message[len(inner):])
+    except Exception:  # an exception type that takes other arguments
+        return exc
+
+
 class Codec:
     """Converts one C type: ``encode`` writes ``value`` into ``buf`` at ``offset``."""
 
@@ -561,7 +575,10 @@ class PointerCodec(Codec):
                 step = codec.size
                 data = bytearray(step * len(value))
                 for i in range(len(value)):
-                    codec.encode(data, i * step, value[i], keep)
+                    try:
+                        codec.encode(data, i * step, value[i], keep)
+                    except (TypeError, ValueError, OverflowError) as exc:
+                        raise _relabel(exc, codec.label, f"{self.label}[{i}]") from None
                 nested = _nest_bytes(data, value, codec, len(value))
             elif (cls is not None and isinstance(value, cls)) or (
                     isinstance(value, dict) and isinstance(codec, (RecordCodec, UnionCodec))):
@@ -693,7 +710,10 @@ class ArrayCodec(Codec):
         elem = self.elem
         step = elem.size
         for i in range(count):
-            elem.encode(buf, offset + i * step, items[i], keep)
+            try:
+                elem.encode(buf, offset + i * step, items[i], keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _relabel(exc, elem.label, f"{self.label}[{i}]") from None
         end = offset + self.size
         start = offset + count * step
         if start < end:
@@ -854,7 +874,10 @@ class RecordCodec(Codec):
         slots = self.slots
         for i in range(len(slots)):
             slot = slots[i]
-            slot.codec.encode(buf, offset + slot.offset, values[i], keep)
+            try:
+                slot.codec.encode(buf, offset + slot.offset, values[i], keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _relabel(exc, slot.codec.label, f"{self.label}.{slot.name}") from None
 
     def decode(self, buf: Buffer, offset: int) -> object:
         if not self.flat_ready:
@@ -934,7 +957,10 @@ class UnionCodec(Codec):
             codec = self.members.get(key)
             if codec is None:
                 raise TypeError(f"{self.label}: {self.ctype} has no member {key!r}")
-            codec.encode(buf, offset, value[key], keep)
+            try:
+                codec.encode(buf, offset, value[key], keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _relabel(exc, codec.label, f"{self.label}.{key}") from None
 
     def decode(self, buf: Buffer, offset: int) -> object:
         obj = object.__new__(self.cls)

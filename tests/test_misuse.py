@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import array
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -569,3 +570,82 @@ def test_pointer_members_given_as_dicts_get_what_c_wrote(lib: koffi.Library, kin
         assert outer.items is items
     else:
         assert values == [1, 2][:count]
+
+
+# ------------------------------------------------ errors deep inside nested records
+
+koffi.struct("NInner", {"a": "int8_t", "d": "double"})
+koffi.union("NUnion", {"i": "int16_t", "inner": "NInner"})
+koffi.struct("NMid", {"inner": "NInner", "u": "NUnion", "arr": "NInner [2]"})
+koffi.struct("NOuter", {"tag": "int32_t", "mid": "NMid", "mids": "NMid [2]"})
+
+# (where the bad value goes, as a path of members and indexes) for each misuse kind
+_BAD_VALUES: dict[str, tuple[Any, type[Exception]]] = {
+    "int out of range": (1000, OverflowError),
+    "str for an int": ("x", TypeError),
+    "int for a record": (5, TypeError),
+}
+
+
+def _paths() -> list[tuple[Any, ...]]:
+    mid: list[tuple[Any, ...]] = [("inner",), ("inner", "a"), ("u", "inner", "a"), ("arr", 1), ("arr", 1, "a")]
+    return [("mid", *p) for p in mid] + [("mids", 1, *p) for p in mid]
+
+
+def _build(path: tuple[Any, ...], bad: Any, as_dict: bool) -> Any:
+    """An NOuter (or its dict form) holding ``bad`` at ``path`` and zero values elsewhere."""
+    def node(type_name: str, rest: tuple[Any, ...]) -> Any:
+        t = koffi.type(type_name)
+        if not rest:
+            return bad
+        head, tail = rest[0], rest[1:]
+        assert t.members is not None
+        member = t.members[head]
+        if member.type.primitive == "Array":
+            assert member.type.ref is not None
+            items: list[Any] = [{}, {}]
+            items[tail[0]] = node(member.type.ref.name, tail[1:])
+            value: Any = items
+        elif member.type.primitive in ("Record", "Union"):
+            value = node(member.type.name, tail)
+        else:
+            value = bad
+        if t.primitive == "Union" or as_dict:
+            return {head: value}
+        cls = t.python_class
+        assert cls is not None
+        return cls(**{head: value})
+    return node("NOuter", path)
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+@pytest.mark.parametrize("misuse", list(_BAD_VALUES))
+@pytest.mark.parametrize("path", _paths(), ids=lambda p: ".".join(map(str, p)))
+def test_errors_inside_nested_records_name_the_whole_path(path: tuple[Any, ...], misuse: str,
+                                                         as_dict: bool) -> None:
+    """A wrong value deep inside nested records, unions and arrays of records is reported
+    with its whole path from the outer record (``NOuter.mids[1].arr[1].a``)."""
+    bad, error = _BAD_VALUES[misuse]
+    if misuse == "int for a record" and isinstance(path[-1], str) and path[-1] == "a":
+        bad, error = ("x", TypeError)
+    if misuse != "int for a record" and (path[-1] == "inner" or isinstance(path[-1], int)):
+        return  # a record slot: only the record misuse applies
+    text = "NOuter" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    value = _build(path, bad, as_dict)
+    outer = koffi.type("NOuter").python_class
+    assert outer is not None
+    for convert in (lambda: bytes(value if not as_dict else outer(**value)),
+                    lambda: koffi.encode(bytearray(koffi.sizeof("NOuter")), "NOuter", value)):
+        with pytest.raises(error, match=rf"^{re.escape(text)}: "):
+            convert()
+
+
+@pytest.mark.parametrize("index", [0, 2])
+@pytest.mark.parametrize("bad", [5, "x", {"zz": 1}, {"x": 2**40}])
+def test_errors_in_lists_for_pointer_members_name_the_item(index: int, bad: Any) -> None:
+    holder = koffi.type("MPoints").python_class
+    assert holder is not None
+    items: list[Any] = [{}, {}, {}]
+    items[index] = bad
+    with pytest.raises((TypeError, OverflowError), match=rf"^MPoints\.items\[{index}\]"):
+        bytes(holder(count=3, items=items))
