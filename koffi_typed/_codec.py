@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import ctypes
 import math
+import operator
 import struct
 from typing import Any, Final, Union
 
@@ -41,7 +42,7 @@ def to_int(label: str, ctype: str, value: object) -> int:
         return value
     if isinstance(value, (bool, float, str, bytes)) or not hasattr(value, "__index__"):
         raise _wrong_type(label, f"int ({ctype})", value)
-    return int(value.__index__())
+    return operator.index(value)
 
 
 def encode_text(label: str, value: str, unit: int) -> bytes:

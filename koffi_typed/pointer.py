@@ -8,6 +8,7 @@ installs them here with `install_access` when it is imported.
 from __future__ import annotations
 
 import bisect
+import operator
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
@@ -32,7 +33,7 @@ def _index(index: object) -> int:
         return index
     if isinstance(index, bool) or not hasattr(index, "__index__"):
         raise TypeError(f"Pointer index must be an int, not {type(index).__name__}")
-    return int(index.__index__())
+    return operator.index(index)
 
 _read_at: list[Callable[[int, Type], Any]] = []
 _write_at: list[Callable[[int, Type, object], None]] = []

@@ -649,3 +649,55 @@ def test_errors_in_lists_for_pointer_members_name_the_item(index: int, bad: Any)
     items[index] = bad
     with pytest.raises((TypeError, OverflowError), match=rf"^MPoints\.items\[{index}\]"):
         bytes(holder(count=3, items=items))
+
+
+# ------------------------------------------------------- record classes deriving from records
+
+_DECORATORS: dict[str, Callable[..., Any]] = {
+    "struct": koffi.struct, "union": koffi.union, "pack": koffi.struct(pack=1),
+}
+
+
+@pytest.mark.parametrize("derived", list(_DECORATORS))
+@pytest.mark.parametrize("base_form", ["struct", "union", "pack", "dict"])
+def test_records_cannot_derive_from_records(base_form: str, derived: str) -> None:
+    """Deriving a record class from another record class raises TypeError naming both, at
+    class creation: C has no inheritance, and the derived layout would silently drop the
+    base's members (while type checkers, following dataclass rules, expect them)."""
+    if base_form == "dict":
+        base: Any = koffi.struct(f"DeriveBase_{derived}", {"a": "int8_t", "d": "double"})
+    else:
+        class Base:
+            a: c.int8
+            d: c.double
+        Base.__name__ = Base.__qualname__ = f"DeriveBase_{base_form}_{derived}"
+        base = _DECORATORS[base_form](Base)
+
+    class Derived(base):  # type: ignore[misc]
+        b: c.int32
+
+    with pytest.raises(TypeError, match=rf"Derived.*{base.__name__}"):
+        _DECORATORS[derived](Derived)
+
+
+def test_plain_subclasses_of_records_stay_records_of_the_base() -> None:
+    base = koffi.struct("PlainBase", {"a": "int8_t"})
+
+    class Plain(base):  # type: ignore[misc, valid-type]
+        def twice(self) -> int:
+            return 2 * int(self.a)
+
+    assert bytes(Plain(a=3)) == b"\x03" and Plain(a=3).twice() == 6
+
+
+@pytest.mark.parametrize("ctype", ["int8_t", "uint64_t", "int"])
+def test_index_objects_returning_non_ints_raise_type_error(ctype: str) -> None:
+    class Bad:
+        def __index__(self) -> Any:
+            return "x"
+
+    holder = koffi.struct(f"IndexHolder_{ctype.replace(' ', '_')}", {"a": ctype})
+    with pytest.raises(TypeError, match="__index__"):
+        bytes(holder(a=Bad()))
+    with pytest.raises(TypeError, match="__index__"):
+        koffi.alloc(ctype, 2)[Bad()]  # type: ignore[index]
