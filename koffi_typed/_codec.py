@@ -564,7 +564,17 @@ class PointerCodec(Codec):
         return codec
 
     def nest(self, value: object, keep: list[object]) -> Nested | None:
-        """Memory for a buffer, a list or a record given for this pointer, kept in ``keep``."""
+        """Memory for a buffer, a list or a record given for this pointer, kept in ``keep``.
+        Values that refer back to themselves (or nest deeper than Python recurses) raise
+        `ValueError`: memory made for a call holds copies, never cycles."""
+        try:
+            return self.nest_value(value, keep)
+        except RecursionError:
+            raise ValueError(f"{self.label}: the value refers back to itself (or nests too "
+                             "deeply): memory made for a call holds copies, so it cannot "
+                             "hold a cycle; build cycles in koffi.alloc memory") from None
+
+    def nest_value(self, value: object, keep: list[object]) -> Nested | None:
         size = 0 if self.void else self.pointee.size
         nested = nest_buffer(value, self.label, self.pointee.name, size)
         if nested is None and not self.void:

@@ -701,3 +701,50 @@ def test_index_objects_returning_non_ints_raise_type_error(ctype: str) -> None:
         bytes(holder(a=Bad()))
     with pytest.raises(TypeError, match="__index__"):
         koffi.alloc(ctype, 2)[Bad()]  # type: ignore[index]
+
+
+# ------------------------------------------------------- values that refer back to themselves
+
+_CycleNode = koffi.struct("CycleNode", {"v": "int32_t", "next": "CycleNode *"})
+_CyclePair = koffi.struct("CyclePair", {"v": "int32_t", "items": "CyclePair *"})
+
+
+def _cycles() -> dict[str, Callable[[], Any]]:
+    node, pair = _CycleNode, _CyclePair
+
+    def self_loop() -> Any:
+        n = node(v=1)
+        n.next = n
+        return n
+
+    def two_loop() -> Any:
+        a, b = node(v=1), node(v=2)
+        a.next, b.next = b, a
+        return a
+
+    def through_list() -> Any:
+        p = pair(v=1)
+        p.items = [pair(v=2), p]
+        return p
+
+    def through_dict() -> Any:
+        d: dict[str, Any] = {"v": 1}
+        d["next"] = d
+        return node(v=0, next=d)
+
+    return {"self": self_loop, "two": two_loop, "list": through_list, "dict": through_dict}
+
+
+@pytest.mark.parametrize("way", ["bytes", "encode", "call"])
+@pytest.mark.parametrize("shape", ["self", "two", "list", "dict"])
+def test_values_referring_back_to_themselves_raise_value_error(lib: koffi.Library, shape: str,
+                                                              way: str) -> None:
+    value = _cycles()[shape]()
+    t = koffi.type(type(value))
+    with pytest.raises(ValueError, match=rf"{t.name}\.\w+.*refers back to itself"):
+        if way == "bytes":
+            bytes(value)
+        elif way == "encode":
+            koffi.encode(bytearray(t.size), t, value)
+        else:
+            lib.func(f"long long SumBytes(const {t.name} *p, size_t size)")(value, 1)
