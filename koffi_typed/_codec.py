@@ -478,6 +478,20 @@ class Nested:
                 items[i] = codec.decode(data, i * step)
 
 
+#: How many pointers deep values given for pointer members may nest (records holding records
+#: holding ...), in one conversion.
+MAX_NESTING: Final = 100
+
+
+class _Visiting:
+    """The values being placed in memory by one conversion (by id), first in its ``keep``."""
+
+    ids: set[int]
+
+    def __init__(self) -> None:
+        self.ids = set()
+
+
 def _nest_bytes(data: bytearray, value: object, codec: Codec | None, count: int) -> Nested:
     if not data:
         data = bytearray(1)
@@ -565,14 +579,30 @@ class PointerCodec(Codec):
 
     def nest(self, value: object, keep: list[object]) -> Nested | None:
         """Memory for a buffer, a list or a record given for this pointer, kept in ``keep``.
-        Values that refer back to themselves (or nest deeper than Python recurses) raise
-        `ValueError`: memory made for a call holds copies, never cycles."""
+        A value that refers back to itself, or nests more than `MAX_NESTING` levels deep,
+        raises `ValueError`: memory made for a call holds copies, never cycles (and compiled
+        codecs would overflow the C stack before Python's recursion limit)."""
+        visiting = keep[0] if keep and type(keep[0]) is _Visiting else None
+        if visiting is None:
+            visiting = _Visiting()
+            keep.insert(0, visiting)  # one per conversion: its lists share ``keep``
+        ids = visiting.ids
+        key = id(value)
+        if key in ids:
+            raise ValueError(f"{self.label}: the value refers back to itself: memory made for "
+                             "a call holds copies, so it cannot hold a cycle (build cycles "
+                             "in koffi.alloc memory)")
+        if len(ids) >= MAX_NESTING:
+            raise ValueError(f"{self.label}: values nest more than {MAX_NESTING} pointers "
+                             "deep (build long chains in koffi.alloc memory)")
+        ids.add(key)
         try:
             return self.nest_value(value, keep)
         except RecursionError:
-            raise ValueError(f"{self.label}: the value refers back to itself (or nests too "
-                             "deeply): memory made for a call holds copies, so it cannot "
-                             "hold a cycle; build cycles in koffi.alloc memory") from None
+            raise ValueError(f"{self.label}: values nest too deeply for Python's recursion "
+                             "limit (build long chains in koffi.alloc memory)") from None
+        finally:
+            ids.discard(key)
 
     def nest_value(self, value: object, keep: list[object]) -> Nested | None:
         size = 0 if self.void else self.pointee.size

@@ -748,3 +748,28 @@ def test_values_referring_back_to_themselves_raise_value_error(lib: koffi.Librar
             koffi.encode(bytearray(t.size), t, value)
         else:
             lib.func(f"long long SumBytes(const {t.name} *p, size_t size)")(value, 1)
+
+
+@pytest.mark.parametrize("depth", [1, 50, 99, 100, 101, 5000])
+def test_chains_nest_up_to_a_bounded_depth(depth: int) -> None:
+    """Records nested through pointer members are placed in memory up to 100 pointers deep
+    (and read back whole); deeper chains raise ValueError instead of overflowing the stack
+    (compiled codecs) or raising RecursionError."""
+    head = _CycleNode(v=0)
+    node = head
+    for i in range(1, depth + 1):
+        node.next = _CycleNode(v=i)
+        node = node.next
+
+    def run() -> str:
+        try:
+            data = bytes(head)
+        except ValueError as exc:
+            return "refused" if "nest more than 100" in str(exc) else f"unnamed: {exc}"
+        seen, p = [], koffi.decode(data, _CycleNode)
+        while p is not None:
+            seen.append(p.v)
+            p = p.next.deref() if p.next is not None else None
+        return "ok" if seen == list(range(depth + 1)) else f"wrong: {seen}"
+
+    assert _forked(run) == ("ok" if depth <= 100 else "refused")
