@@ -111,6 +111,7 @@ _SPACE = probe.SPACE
 _scalar_readers: dict[str, Any] = {}  # type string → bound Struct.unpack_from
 _freed = FREED  # blocks koffi.free released: a fast read through one raises
 _POINTER = struct.Struct("@P")
+_ADDRESS_MAX = (1 << (8 * _POINTER.size)) - 1
 
 
 def _install_scalar_readers() -> None:
@@ -243,6 +244,9 @@ def address(value: object) -> int:
     if isinstance(value, Pointer):
         return value.address
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= _ADDRESS_MAX:
+            raise OverflowError(f"address() of {value}: out of range for an address "
+                                f"[0, {_ADDRESS_MAX:#x}]")
         return value
     if isinstance(value, bytes):
         return ctypes.cast(ctypes.c_char_p(value), ctypes.c_void_p).value or 0
@@ -261,7 +265,10 @@ def view(ptr: object, length: int) -> memoryview:
     `koffi.alloc` block (which stays allocated, even across `koffi.free`, until the view is
     gone). Raw C memory is viewed as it is: C owns it.
     """
-    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+    if isinstance(length, bool) or not isinstance(length, int):
+        raise TypeError(f"view() length must be a non-negative int, not "
+                        f"{type(length).__name__}")
+    if length < 0:
         raise ValueError(f"view() length must be a non-negative int, not {length!r}")
     if not isinstance(ptr, (Pointer, int)) and ptr is not None:
         try:

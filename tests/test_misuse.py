@@ -773,3 +773,29 @@ def test_chains_nest_up_to_a_bounded_depth(depth: int) -> None:
         return "ok" if seen == list(range(depth + 1)) else f"wrong: {seen}"
 
     assert _forked(run) == ("ok" if depth <= 100 else "refused")
+
+
+# ------------------------------------------------ counts, lengths and addresses of utilities
+
+_NOT_INTS: list[Any] = [True, False, 2.0, "2", None, [2]]
+
+
+@pytest.mark.parametrize("bad", _NOT_INTS, ids=repr)
+def test_utility_counts_that_are_not_ints_raise_type_error(bad: Any) -> None:
+    """``alloc`` counts and ``view`` lengths of the wrong type raise TypeError (wrong values,
+    such as 0 or -1, raise ValueError)."""
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        koffi.alloc("int", bad)
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        koffi.view(bytearray(8), bad)
+    for wrong in (0, -1):
+        with pytest.raises(ValueError):
+            koffi.alloc("int", wrong)
+    with pytest.raises(ValueError):
+        koffi.view(bytearray(8), -1)
+
+
+@pytest.mark.parametrize("value", [-1, -(2**70), 2**64, 2**70])
+def test_addresses_of_ints_beyond_the_address_space_raise(value: int) -> None:
+    with pytest.raises(OverflowError, match="address"):
+        koffi.address(value)
