@@ -25,6 +25,8 @@ from koffi_typed.functions import Function, function_at
 from koffi_typed.heap import alloc, free
 from koffi_typed.library import Library, load
 from koffi_typed.memory import address, decode, encode, view
+from koffi_typed.pointer import ADDRESS_MAX as _ADDRESS_MAX
+from koffi_typed.pointer import NULL_PAGE as _NULL_PAGE
 from koffi_typed.pointer import Cast, Pointer, as_
 from koffi_typed.records import pack, struct, union
 from koffi_typed.runtime import config, errno, os, reset, stats
@@ -73,9 +75,16 @@ _calls: dict[tuple[int, int], Function[..., Any]] = {}
 
 def call(ptr: Pointer[Any] | int, proto: object, *args: object) -> Any:
     """Call the C function at ``ptr`` with the prototype ``proto`` (``koffi.proto(...)``)."""
-    addr = ptr.address if isinstance(ptr, Pointer) else ptr
-    if not isinstance(addr, int) or isinstance(addr, bool) or not addr:
+    addr = ptr.address if isinstance(ptr, Pointer) else 0 if ptr is None else ptr
+    if not isinstance(addr, int) or isinstance(addr, bool):
+        raise TypeError(f"call() needs a function pointer (a Pointer or an address), not "
+                        f"{ptr.__class__.__name__}")
+    if not addr:
         raise ValueError("call() needs a non-NULL function pointer")
+    if not _NULL_PAGE <= addr <= _ADDRESS_MAX:
+        raise ValueError(f"call(): {addr:#x} cannot be a function's address (the first page "
+                         "is NULL plus an offset; addresses end at "
+                         f"{_ADDRESS_MAX:#x})")
     t = type(proto)
     key = (addr, id(t))
     function = _calls.get(key)

@@ -70,14 +70,14 @@ class Thunk:
         name = self.info.name or "callback"
         exc = Error(f"Cannot use non-registered callback beyond FFI call ({name}); "
                     "use koffi.register() for callbacks that C keeps")
-        callstate.record_global(exc)
+        callstate.record_error(exc)  # the call C runs it in raises it (any call, off C threads)
         return self.shape.zero
 
     def fail(self, exc: BaseException) -> None:
         """Queue ``exc`` (raised by the callback) for the koffi call that owns it."""
         owner = self.owner_queue
         if owner is not None:
-            owner.append(exc)
+            callstate.record_for(owner, exc)
         else:
             callstate.record_error(exc)
 

@@ -127,6 +127,14 @@ class Plan:
         Python ints (a C ``int``), a ``float`` goes as a ``double``; the ABI places the
         promoted types."""
         declared = [resolve_type(spec) for spec in specs]
+        for j, t in enumerate(declared):
+            if t.size == 0 and t.primitive != "Prototype":
+                raise TypeError(f"{self.name}(): variadic argument {j + 1}: cannot pass a "
+                                f"value of type {t.name} (size 0)")
+            if t.primitive == "Prototype":
+                raise TypeError(f"{self.name}(): variadic argument {j + 1}: a function type "
+                                f"({t.name}) is not a value; pass a pointer to it "
+                                f"('{t.name} *')")
         promoted = [resolve_type(_VARIADIC_PROMOTIONS[t.primitive])
                     if t.primitive in _VARIADIC_PROMOTIONS else t for t in declared]
         arguments = list(self.info.arguments) + [Argument(None, t) for t in declared]

@@ -17,7 +17,7 @@ from typing import Any
 from koffi_typed.typesystem import Type
 
 __all__ = ["bind_transient", "install_binder", "pending", "raise_pending", "record_error",
-           "watch"]
+           "record_for", "watch"]
 
 
 class _Errors(threading.local):
@@ -31,6 +31,9 @@ global_errors: list[BaseException] = []
 lock = threading.Lock()
 #: Number of thunks bound to a Python function right now (registered or in a call).
 live = 0
+#: Number of errors waiting in threads' own queues (a stale callback can queue one while no
+#: callback is live).
+queued = 0
 #: Non-empty exactly when calls must look for callback errors (callbacks live or errors
 #: queued): generated callers test ``if watch:``, the cheapest check Python offers.
 watch: list[bool] = []
@@ -38,7 +41,7 @@ watch: list[bool] = []
 
 def update_watch() -> None:
     """Recompute `watch`; call with `lock` held after changing `live` or `global_errors`."""
-    watch[:] = [True] if (live or global_errors) else []
+    watch[:] = [True] if (live or global_errors or queued) else []
 
 
 def add_live(delta: int) -> None:
@@ -63,7 +66,17 @@ def record_error(exc: BaseException) -> None:
     if isinstance(threading.current_thread(), threading._DummyThread):
         record_global(exc)
     else:
-        _errors.queue.append(exc)
+        record_for(_errors.queue, exc)
+
+
+def record_for(queue: list[BaseException], exc: BaseException) -> None:
+    """Queue ``exc`` for the thread whose error queue is ``queue`` (the call that owns a
+    transient callback, whatever thread C runs it on)."""
+    global queued
+    with lock:
+        queue.append(exc)
+        queued += 1
+        update_watch()
 
 
 def record_global(exc: BaseException) -> None:
@@ -74,7 +87,10 @@ def record_global(exc: BaseException) -> None:
 
 
 def pending() -> BaseException | None:
-    """The first queued callback exception for this thread (removing the queue), if any."""
+    """The first queued callback exception for this thread, if any; the queue is emptied, so
+    however many times C ran a failing callback, one call reports it (with a note counting
+    the others) and the calls after it are clean."""
+    global queued
     queue = _errors.queue
     if not queue:
         if not global_errors:
@@ -82,10 +98,17 @@ def pending() -> BaseException | None:
         with lock:
             if not global_errors:
                 return None
-            first_global = global_errors.pop(0)
+            queue = global_errors[:]
+            global_errors.clear()
             update_watch()
-            return first_global
+    if queue is _errors.queue:
+        with lock:
+            queued -= len(queue)
+            update_watch()
     first = queue[0]
+    if len(queue) > 1:
+        first.add_note(f"({len(queue) - 1} more exceptions were raised by callbacks before "
+                       "this call returned; only the first is raised)")
     queue.clear()
     return first
 

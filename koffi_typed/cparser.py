@@ -24,6 +24,12 @@ DIRECTIONS: Final = {"_In_": "in", "_Out_": "out", "_Inout_": "inout"}
 CONVENTIONS: Final = frozenset({"__cdecl", "__stdcall", "__fastcall", "__thiscall"})
 _SPECIFIERS: Final = frozenset({"signed", "unsigned", "char", "short", "int", "long", "float",
                                 "double", "void", "bool", "_Bool", "__int128"})
+#: C's keywords and the words the type parser reads as syntax: no type is named after them.
+RESERVED_WORDS: Final = QUALIFIERS | frozenset(DIRECTIONS) | CONVENTIONS | _SPECIFIERS | \
+    frozenset({"auto", "break", "case", "continue", "default", "do", "else", "extern", "for",
+               "goto", "if", "inline", "register", "return", "sizeof", "static", "switch",
+               "typedef", "while", "_Alignas", "_Alignof", "_Atomic", "_Complex",
+               "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local"})
 _KINDS: Final = ("", "ident", "number", "punct")
 #: Koffi's string type names stand for pointers to const characters (``str`` is
 #: ``const char *``).

@@ -200,13 +200,28 @@ def classic_declaration(args: Sequence[object]) -> FunctionInfo:
 def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
     """A `FunctionInfo` from a typed ``def`` (``@lib.function``)."""
     namespace = getattr(fn, "__globals__", {})
-    hints = typing.get_type_hints(fn, localns=RecordNames(namespace), include_extras=True)
+    label = f"{getattr(fn, '__name__', fn)}()"
+    if not callable(fn):
+        raise TypeError(f"Expected a function to declare (a typed def), not "
+                        f"{type(fn).__name__}")
+    try:
+        hints = typing.get_type_hints(fn, localns=RecordNames(namespace), include_extras=True)
+    except Exception as exc:  # any error evaluating the user's annotation strings
+        raise TypeError(f"{label}: cannot evaluate its annotations: "
+                        f"{type(exc).__name__}: {exc}") from None
+    try:
+        parameters = inspect.signature(fn).parameters
+    except ValueError as exc:  # a builtin or class without a signature
+        raise TypeError(f"{label}: not a typed def to declare ({exc})") from None
     args = []
-    for pname, param in inspect.signature(fn).parameters.items():
+    for pname, param in parameters.items():
         if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-            raise TypeError(f"{fn.__name__}(): parameter {pname!r} must be positional")
+            raise TypeError(f"{label}: parameter {pname!r} must be positional")
+        if param.default is not param.empty:
+            raise TypeError(f"{label}: parameter {pname!r} has a default value, which C "
+                            "functions cannot have (every argument is passed)")
         if pname not in hints:
-            raise TypeError(f"{fn.__name__}(): parameter {pname!r} needs a C type annotation")
+            raise TypeError(f"{label}: parameter {pname!r} needs a C type annotation")
         ann = hints[pname]
         direction = "in"
         for meta in getattr(ann, "__metadata__", ()):
@@ -216,11 +231,16 @@ def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
         try:
             t = annotation_type(ann, namespace)[0]
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"{fn.__name__}(): parameter {pname!r}: {exc}") from None
+            raise TypeError(f"{label}: parameter {pname!r}: {exc}") from None
         args.append(Argument(pname, t, direction, _annotation_readonly(ann)))
-    ret = hints.get("return", type(None))
-    result = resolve_type("void") if ret is type(None) or ret is None else \
-        annotation_type(ret, namespace)[0]
+    if "return" not in hints:
+        raise TypeError(f"{label}: needs a return annotation (-> None for void)")
+    ret = hints["return"]
+    try:
+        result = resolve_type("void") if ret is type(None) or ret is None else \
+            annotation_type(ret, namespace)[0]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{label}: result: {exc}") from None
     return _finish(FunctionInfo(name or fn.__name__, tuple(args), result))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import threading
 from typing import Any
 
 from koffi_typed.pointer import FREED, FREED_STARTS, Pointer
@@ -36,6 +37,8 @@ _blocks: dict[int, Block] = {}
 quarantine: dict[int, Block] = FREED  # (Pointer reads consult it too)
 quarantined_bytes = 0
 _starts: list[int] = []  # sorted addresses of every block above, for `block_containing`
+#: Guards the tables above: threads allocate, free and evict at once.
+_lock = threading.RLock()
 #: How many values of disposable types were freed after conversion (``stats()['disposed']``).
 disposed_count = 0
 
@@ -60,13 +63,15 @@ class Block:
 
     def pin(self) -> None:
         """Keep the memory allocated (a view of it exists), even across `free`."""
-        self.pins += 1
+        with _lock:
+            self.pins += 1
 
     def unpin(self) -> None:
         """Drop one pin; a freed block may go back to the C heap now."""
-        self.pins -= 1
-        if not self.pins and self.freed:
-            _evict()
+        with _lock:
+            self.pins -= 1
+            if not self.pins and self.freed:
+                _evict()
 
     @property
     def end(self) -> int:
@@ -91,8 +96,9 @@ def alloc(spec: object, count: int = 1) -> Pointer[Any]:
     if not addr:
         raise MemoryError(f"calloc({count}, {t.size}) failed")
     block = Block(addr, size)
-    _blocks[addr] = block
-    bisect.insort(_starts, addr)
+    with _lock:
+        _blocks[addr] = block
+        bisect.insort(_starts, addr)
     return Pointer(addr, t, block)
 
 
@@ -106,31 +112,32 @@ def free(ptr: object) -> None:
         return
     if not isinstance(ptr, Pointer):
         raise TypeError(f"free() expects a Pointer or None, not {type(ptr).__name__}")
-    block = ptr.block if ptr.block is not None else block_containing(ptr.address)
-    if block is None:
-        if ptr.address:
-            _free(ptr.address)  # memory from C's malloc
-        return
-    if block.owner is not None:
-        raise ValueError(f"{ptr.address:#x} points into memory koffi_typed made for a call "
-                         "(it lives as long as this Pointer); only koffi.alloc memory and "
-                         "memory from C's malloc can be freed")
-    if block.freed:
-        raise ValueError(f"Memory at {block.address:#x} was already freed")
-    if ptr.address != block.address:
-        raise ValueError(f"{ptr.address:#x} is inside the block allocated at "
-                         f"{block.address:#x}; free the block's own pointer")
-    block.freed = True
-    del _blocks[block.address]
-    quarantine[block.address] = block
-    bisect.insort(FREED_STARTS, block.address)
-    quarantined_bytes += block.size
-    _evict()
+    with _lock:
+        block = ptr.block if ptr.block is not None else block_containing(ptr.address)
+        if block is None:
+            if ptr.address:
+                _free(ptr.address)  # memory from C's malloc
+            return
+        if block.owner is not None:
+            raise ValueError(f"{ptr.address:#x} points into memory koffi_typed made for a "
+                             "call (it lives as long as this Pointer); only koffi.alloc "
+                             "memory and memory from C's malloc can be freed")
+        if block.freed:
+            raise ValueError(f"Memory at {block.address:#x} was already freed")
+        if ptr.address != block.address:
+            raise ValueError(f"{ptr.address:#x} is inside the block allocated at "
+                             f"{block.address:#x}; free the block's own pointer")
+        block.freed = True
+        del _blocks[block.address]
+        quarantine[block.address] = block
+        bisect.insort(FREED_STARTS, block.address)
+        quarantined_bytes += block.size
+        _evict()
 
 
 def _evict() -> None:
     """Give quarantined blocks back to the C heap, oldest first, beyond the bounds (a block
-    still viewed stays)."""
+    still viewed stays). Called with `_lock` held."""
     global quarantined_bytes
     while len(quarantine) > QUARANTINE_BLOCKS or quarantined_bytes > QUARANTINE_BYTES:
         block = next((b for b in quarantine.values() if not b.pins), None)
@@ -150,11 +157,12 @@ def block_at(address: int) -> Block | None:
 
 def block_containing(address: int) -> Block | None:
     """The `alloc` block (live or quarantined) holding the byte at ``address``, if any."""
-    at = bisect.bisect_right(_starts, address) - 1
-    if at < 0:
-        return None
-    block = block_at(_starts[at])
-    return block if block is not None and address < block.end else None
+    with _lock:
+        at = bisect.bisect_right(_starts, address) - 1
+        if at < 0:
+            return None
+        block = block_at(_starts[at])
+        return block if block is not None and address < block.end else None
 
 
 def quarantined(address: int) -> bool:

@@ -183,6 +183,12 @@ def load(path: str | os.PathLike[str] | None, *, lazy: bool = False, global_: bo
     libraries loaded later (``RTLD_GLOBAL``), ``deep`` prefers the library's own symbols
     (``RTLD_DEEPBIND``, where the platform has it).
     """
+    for option, value in (("lazy", lazy), ("global_", global_), ("deep", deep)):
+        if not isinstance(value, bool):
+            raise TypeError(f"load(): {option} must be a bool, not {type(value).__name__}")
+    if path is not None and not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"load(): expected a path (str or os.PathLike) or None, not "
+                        f"{type(path).__name__}")
     mode = (os.RTLD_LAZY if lazy else os.RTLD_NOW) if sys.platform != "win32" else 0
     if global_:
         mode |= getattr(os, "RTLD_GLOBAL", 0)

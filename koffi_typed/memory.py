@@ -16,7 +16,7 @@ from koffi_typed.buffers import buffer_argument, pinned_address, pointer_address
 from koffi_typed.carriers import CTYPES_SCALARS
 from koffi_typed.declarations import prototype_info
 from koffi_typed.functions import function_at
-from koffi_typed.pointer import FREED, Pointer, freed_block
+from koffi_typed.pointer import ADDRESS_MAX, FREED, NULL_PAGE, Pointer, freed_block
 from koffi_typed.typesystem import Type, is_integer, resolve_type
 
 __all__ = ["address", "decode", "encode", "view"]
@@ -111,7 +111,6 @@ _SPACE = probe.SPACE
 _scalar_readers: dict[str, Any] = {}  # type string → bound Struct.unpack_from
 _freed = FREED  # blocks koffi.free released: a fast read through one raises
 _POINTER = struct.Struct("@P")
-_ADDRESS_MAX = (1 << (8 * _POINTER.size)) - 1
 
 
 def _install_scalar_readers() -> None:
@@ -175,7 +174,7 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
     """
     if type(ref) is Pointer and count is None and not offset and ref.block is None:
         read = _scalar_readers.get(spec) if type(spec) is str else None
-        if read is not None and 0 < ref.address < _SPACE_END and not (
+        if read is not None and NULL_PAGE <= ref.address < _SPACE_END and not (
                 _freed and freed_block(ref.address, 8)):
             return read(_SPACE, ref.address)[0]
     t = resolve_type(spec)
@@ -244,9 +243,9 @@ def address(value: object) -> int:
     if isinstance(value, Pointer):
         return value.address
     if isinstance(value, int) and not isinstance(value, bool):
-        if not 0 <= value <= _ADDRESS_MAX:
+        if not 0 <= value <= ADDRESS_MAX:
             raise OverflowError(f"address() of {value}: out of range for an address "
-                                f"[0, {_ADDRESS_MAX:#x}]")
+                                f"[0, {ADDRESS_MAX:#x}]")
         return value
     if isinstance(value, bytes):
         return ctypes.cast(ctypes.c_char_p(value), ctypes.c_void_p).value or 0

@@ -8,7 +8,6 @@ installs them here with `install_access` when it is imported.
 from __future__ import annotations
 
 import bisect
-import operator
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
@@ -24,16 +23,10 @@ __all__ = ["Cast", "Pointer", "Ptr", "as_", "compatible", "install_access", "new
 
 T = TypeVar("T")
 
-_ADDRESS_MAX = (1 << (8 * struct.calcsize("P"))) - 1  # the highest address of this process
-
-
-def _index(index: object) -> int:
-    """An element index or count: an int or an ``__index__`` object, never a bool."""
-    if type(index) is int:
-        return index
-    if isinstance(index, bool) or not hasattr(index, "__index__"):
-        raise TypeError(f"Pointer index must be an int, not {type(index).__name__}")
-    return operator.index(index)
+#: The largest address, and the end of the first page: no C object lives below it, so an
+#: access there is a NULL pointer plus an offset (a member of a NULL record pointer).
+ADDRESS_MAX: Final = 2 ** (8 * struct.calcsize("P")) - 1
+NULL_PAGE: Final = 4096
 
 _read_at: list[Callable[[int, Type], Any]] = []
 _write_at: list[Callable[[int, Type, object], None]] = []
@@ -49,11 +42,12 @@ def freed_block(address: int, size: int = 1) -> Any:
     overlap, or ``None`` (cheap when nothing is quarantined)."""
     if not FREED:
         return None
-    at = bisect.bisect_right(FREED_STARTS, address + max(size, 1) - 1) - 1
-    if at < 0:
+    try:  # no lock: another thread may evict a block meanwhile (then it is gone)
+        at = bisect.bisect_right(FREED_STARTS, address + max(size, 1) - 1) - 1
+        block = FREED.get(FREED_STARTS[at]) if at >= 0 else None
+    except IndexError:
         return None
-    block = FREED[FREED_STARTS[at]]
-    return block if address < block.address + block.size else None
+    return block if block is not None and address < block.address + block.size else None
 
 # ``p[i]`` of a pointer to a plain number reads it straight from memory (no codec, no
 # intermediate Pointer): native byte order, nothing to range-check when reading.
@@ -94,13 +88,14 @@ class Pointer(Generic[T]):
     type: Type
     block: Block | None
 
-    def __init__(self, address: int, type: Type, block: Block | None = None) -> None:
-        if isinstance(address, bool) or not isinstance(address, int) or \
-                not 0 <= address <= _ADDRESS_MAX:
-            if isinstance(address, int) and address > _ADDRESS_MAX:  # ctypes would wrap it
-                raise OverflowError(f"Pointer address {address:#x} is beyond the address "
-                                    f"space (max = {_ADDRESS_MAX:#x})")
+    def __init__(self, address: int, type: Type | str, block: Block | None = None) -> None:
+        if not isinstance(type, Type):
+            type = resolve_type(type)
+        if isinstance(address, bool) or not isinstance(address, int) or address < 0:
             raise TypeError(f"Pointer address must be a non-negative int, not {address!r}")
+        if address > ADDRESS_MAX:
+            raise OverflowError(f"Pointer address {address:#x} is out of range for an "
+                                f"address [0, {ADDRESS_MAX:#x}]")
         self.address = address
         self.type = type
         self.block = block
@@ -109,6 +104,12 @@ class Pointer(Generic[T]):
         """Raise if ``size`` bytes at this address are NULL, freed or outside `koffi.alloc`'s block."""
         if not self.address:
             raise ValueError(f"Cannot access memory through a NULL pointer to {self.type.name}")
+        if self.address < NULL_PAGE:
+            raise ValueError(f"Cannot access memory at {self.address:#x}: a NULL pointer to "
+                             f"{self.type.name} plus {self.address} bytes")
+        if self.address + size - 1 > ADDRESS_MAX:
+            raise ValueError(f"Access of {size} bytes at {self.address:#x} goes past the end "
+                             "of the address space")
         block = self.block
         if block is not None:
             if block.freed:
@@ -138,10 +139,14 @@ class Pointer(Generic[T]):
         return f"<Pointer {self.type.name} * at {self.address:#x}>"
 
     def __add__(self, count: int) -> Pointer[T]:
-        return Pointer(self.address + _index(count) * self._stride(), self.type, self.block)
+        if isinstance(count, bool) or not isinstance(count, int):
+            return NotImplemented  # floats, bools: Python's TypeError
+        return Pointer(self.address + count * self._stride(), self.type, self.block)
 
     def __sub__(self, count: int) -> Pointer[T]:
-        return Pointer(self.address - _index(count) * self._stride(), self.type, self.block)
+        if isinstance(count, bool) or not isinstance(count, int):
+            return NotImplemented
+        return Pointer(self.address - count * self._stride(), self.type, self.block)
 
     def _stride(self) -> int:
         if self.type.size == 0:
@@ -149,10 +154,12 @@ class Pointer(Generic[T]):
         return self.type.size
 
     def _element(self, index: int) -> Pointer[T]:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"Pointer indices must be int, not {type(index).__name__}")
         if self.type.size == 0:
             raise TypeError(f"Cannot access a value through a pointer to {self.type.name} "
                             "(incomplete type; use cast())")
-        address = self.address + _index(index) * self.type.size
+        address = self.address + index * self.type.size
         # any copy of an address inside a freed block (from C, or made by hand) is known
         block = self.block if self.block is not None else freed_block(address, self.type.size)
         target: Pointer[T] = Pointer(address, self.type, block)
@@ -170,7 +177,8 @@ class Pointer(Generic[T]):
             read = _reader(t)
         if read is not False and self.block is None and type(index) is int:
             address = self.address + index * t.size
-            if 0 < address < probe.SPACE_END and not (FREED and freed_block(address, t.size)):
+            if NULL_PAGE <= address < probe.SPACE_END and not (
+                    FREED and freed_block(address, t.size)):
                 return read(probe.SPACE, address)[0]
         return _read_at[0](self._element(index).address, t)
 

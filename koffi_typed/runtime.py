@@ -59,6 +59,9 @@ def errno(value: int | None = None) -> int:
         return ctypes.get_errno()
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"errno must be an int, not {type(value).__name__}")
+    if not -2**31 <= value < 2**31:
+        raise OverflowError(f"errno: {value} is out of range for int "
+                            f"[{-2**31}, {2**31 - 1}]")
     ctypes.set_errno(value)
     return value
 

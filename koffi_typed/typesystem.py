@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from koffi_typed import settings
-from koffi_typed.cparser import Prototype, TypeExpr, parse_type, quote
+from koffi_typed.cparser import RESERVED_WORDS, Prototype, TypeExpr, parse_type, quote
 from koffi_typed.datamodel import DataModel, host_model
 from koffi_typed.errors import Error, ParseError
 from koffi_typed.layout import FieldSpec, place_fields
@@ -287,6 +287,9 @@ class _Registry:
     def register(self, name: str, t: Type, *, replace: bool = False) -> None:
         if not name.isidentifier():
             raise Error(f"Invalid type name {name!r}")
+        if name in RESERVED_WORDS and name not in self.primitive_names:
+            raise Error(f"Invalid type name {name!r} (a C keyword: type strings could not "
+                        "name it)")
         if name in self.primitive_names:
             raise Error(f"Duplicate type name {name!r} (a primitive type has that name)")
         if name in self.names and not replace:

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import koffi_typed as koffi
 from koffi_typed import c
@@ -745,8 +747,11 @@ def test_qsort_comparator_raising(libc: Any) -> None:
         raise RuntimeError(f"boom {count[0]}")
 
     arr = array.array("i", [3, 1, 2, 5, 4])
-    with pytest.raises(RuntimeError, match=r"^boom \d+$"):
-        qsort(arr, len(arr), 4, cmp)
+    with pytest.raises(RuntimeError, match=r"^boom 1\b") as raised:
+        qsort(arr, len(arr), 4, cmp)  # the first exception, and how many followed
+    assert raised.value.__notes__ == [f"({count[0] - 1} more exceptions were raised by "
+                                      "callbacks before this call returned; only the first "
+                                      "is raised)"]
     assert sorted(arr.tolist()) == [1, 2, 3, 4, 5]  # a permutation, not garbage
 
 
@@ -924,3 +929,58 @@ def test_thread_callback_exception_goes_to_its_own_call(lib: Any) -> None:
         thread.join()
     assert stolen == []
     assert outcomes == ["raised"] * 10
+
+
+# ------------------------------------------- one failing call reports its callbacks' errors
+
+@settings(max_examples=30, deadline=None)
+@given(source=st.sampled_from(["raises, calling thread", "raises, C thread",
+                               "stale, calling thread", "stale, C thread"]),
+       times=st.integers(1, 6), after=st.integers(1, 4))
+def test_callback_errors_are_raised_by_one_call_and_never_leak_into_later_ones(
+        c_library: Callable[[str], Path], source: str, times: int, after: int) -> None:
+    """However many times C runs a failing (or stale) callback during one call, that call
+    raises once (naming how many more there were) and the calls after it are clean."""
+    script = f"""
+import koffi_typed as koffi
+lib = koffi.load({str(c_library("callbacks"))!r})
+koffi.proto("int CbUnary(int x)")
+set_indirect = lib.func("void SetIndirect(CbUnary *cb)")
+times_here = lib.func("int CallIndirectTimes(int x, int n)")
+times_thread = lib.func("int CallIndirectThreaded(int n)")
+threaded = lib.func("int CallThreaded(CbUnary *cb, int n)")
+simple = lib.func("int CallSimple(CbUnary *cb, int x)")
+source, times, after = {source!r}, {times}, {after}
+def boom(x):
+    raise KeyError("boom")
+if source.startswith("stale"):
+    set_indirect(lambda x: x + 1)  # transient: stale once set_indirect returns
+try:
+    if source == "raises, calling thread":
+        set_indirect(koffi.register(boom, "CbUnary *"))
+        times_here(1, times)
+    elif source == "raises, C thread":
+        threaded(boom, times)
+    elif source == "stale, calling thread":
+        times_here(1, times)
+    else:
+        times_thread(times)
+except (KeyError, koffi.Error) as exc:
+    notes = getattr(exc, "__notes__", [])
+    print("raised", type(exc).__name__, notes)
+else:
+    print("not raised")
+for k in range(after):
+    print("clean", simple(lambda x: x * 2, k))
+"""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    lines = proc.stdout.strip().splitlines()
+    expected = "KeyError" if source.startswith("raises") else "Error"
+    assert lines[0].startswith(f"raised {expected} "), lines
+    if times > 1:
+        assert f"{times - 1} more" in lines[0], lines
+    assert lines[1:] == [f"clean {2 * k}" for k in range(after)], lines

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import koffi_typed as koffi
 from koffi_typed import c
@@ -892,6 +894,22 @@ def test_errno_can_be_set(lib: Any) -> None:
     assert koffi.errno() == errno.EINTR
     get = lib.func("int GetErrno(void)")
     assert get() == errno.EINTR  # the value set is what C sees
+
+
+@given(value=st.integers(-2**31, 2**31 - 1) | st.integers(2**31, 2**80) |
+       st.integers(-2**80, -2**31 - 1))
+@settings(max_examples=50, deadline=None)
+def test_errno_values_are_range_checked_as_a_c_int(lib: Any, value: int) -> None:
+    get = lib.func("int GetErrno(void)")
+    if -2**31 <= value < 2**31:
+        assert koffi.errno(value) == value and get() == value
+    else:
+        with pytest.raises(OverflowError, match="errno"):
+            koffi.errno(value)
+    for bad in (True, 1.0, "1", b"1"):
+        with pytest.raises(TypeError, match="errno"):
+            koffi.errno(bad)  # type: ignore[arg-type]
+    koffi.errno(0)
 
 
 # ----------------------------------------------------------------------------- function pointers

@@ -5,7 +5,6 @@ process, so a crash is one failure. C side: tests/c/safety.c."""
 from __future__ import annotations
 
 import gc
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from forked import forked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -334,27 +334,6 @@ _SPECS = ("int", "double", "uint8_t", "int64_t", "int16_t", "float")
 _OPS = ("get", "set", "deref", "decode", "encode", "call", "view", "free")
 
 
-def _forked(fn: Callable[[], None]) -> str:
-    """Run ``fn`` in a forked child: 'ok', 'raised <type>: <message>' or 'crash <status>'."""
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(rfd)
-        try:
-            fn()
-            out = "ok"
-        except BaseException as exc:
-            out = f"raised {type(exc).__name__}: {exc}"
-        with os.fdopen(wfd, "w") as w:
-            w.write(out)
-        os._exit(0)
-    os.close(wfd)
-    with os.fdopen(rfd) as r:
-        data = r.read()
-    _, status = os.waitpid(pid, 0)
-    return data if data else f"crash {status}"
-
-
 def _copy(lib: koffi.Library, p: koffi.Pointer[Any], spec: str, byte: int, way: str
           ) -> koffi.Pointer[Any]:
     """A distinct Pointer ``byte`` bytes into ``p``'s block, made the way users get them."""
@@ -412,7 +391,7 @@ def test_any_pointer_into_a_freed_block_raises(lib: koffi.Library, spec: str, co
         koffi.free(p)
         _use(lib, ref, spec, op)
 
-    outcome = _forked(run)
+    outcome = forked(run)
     assert outcome.startswith("raised ValueError") and "freed" in outcome, outcome
 
 
@@ -432,5 +411,59 @@ def test_freeing_an_interior_pointer_of_a_live_block_raises(
         finally:
             koffi.free(p)  # the block itself is still live and frees once
 
-    outcome = _forked(run)
+    outcome = forked(run)
     assert outcome.startswith("raised ValueError") and "inside the block" in outcome, outcome
+
+
+# ------------------------------------------------------------- the heap under many threads
+
+@settings(max_examples=6, deadline=None)
+@given(threads=st.integers(2, 8), rounds=st.integers(200, 1500),
+       uses=st.lists(st.sampled_from(["index", "decode", "copy-free", "view", "call"]),
+                     min_size=1, max_size=4, unique=True))
+def test_alloc_and_free_from_many_threads(path: Path, threads: int, rounds: int,
+                                          uses: list[str]) -> None:
+    """Threads allocating, using and freeing blocks at once (a tiny switch interval makes
+    them interleave inside koffi_typed): every use sees its own block, every free works
+    once, and the process never crashes."""
+    out = _child(f"""
+        import sys, threading
+        import koffi_typed as koffi
+        sys.setswitchinterval(1e-6)
+        lib = koffi.load({str(path)!r})
+        identity = lib.func("void *Identity(void *p)")
+        first = lib.func("int FirstByte(const void *p)")
+        uses, errors = {uses!r}, []
+        def work(k):
+            try:
+                for i in range({rounds}):
+                    p = koffi.alloc("uint8_t", 1 + (i + k) % 64)
+                    p[0] = (i + k) % 256
+                    if "index" in uses:
+                        assert p[0] == (i + k) % 256
+                    if "decode" in uses:
+                        assert koffi.decode(p, "uint8_t") == (i + k) % 256
+                    if "view" in uses:
+                        assert koffi.view(p, 1)[0] == (i + k) % 256
+                    if "call" in uses:
+                        assert first(p) == (i + k) % 256
+                    if "copy-free" in uses:
+                        koffi.free(identity(p))
+                        try:
+                            koffi.free(p)
+                        except ValueError:
+                            pass
+                        else:
+                            raise AssertionError("second free accepted")
+                    else:
+                        koffi.free(p)
+            except BaseException as exc:
+                errors.append(repr(exc))
+        ts = [threading.Thread(target=work, args=(k,)) for k in range({threads})]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        print(errors[:3])
+    """, timeout=300)
+    assert out.strip() == "[]", out

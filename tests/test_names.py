@@ -125,3 +125,50 @@ def test_a_member_named_self() -> None:
     t = T(self=3, other=1.5)
     assert t.self == 3 and t.other == 1.5 and repr(t) == "HasSelf(self=3, other=1.5)"
     assert T.from_buffer(bytes(t)) == t
+
+
+# ------------------------------------------------------------------------------ type names
+
+_DECLARE_FORMS: dict[str, Callable[[str], object]] = {
+    "struct": lambda n: koffi.struct(n, {"a": "int"}),
+    "union": lambda n: koffi.union(n, {"a": "int", "b": "double"}),
+    "opaque": lambda n: koffi.opaque(n),
+    "alias": lambda n: koffi.alias(n, "int"),
+    "proto": lambda n: koffi.proto(f"int {n}(int)"),
+}
+_COUNTER = [0]
+
+
+def _fresh(name: str) -> str:
+    """``name`` made unique per example (type names are process-wide)."""
+    _COUNTER[0] += 1
+    return f"{name}_{_COUNTER[0]}" if name.isidentifier() else name
+
+
+@settings(max_examples=60, deadline=None)
+@given(word=st.sampled_from(sorted(C_RESERVED - {"char", "int", "long", "short", "float",
+                                                 "double", "void", "bool"})),
+       form=st.sampled_from(sorted(_DECLARE_FORMS)))
+def test_c_keywords_cannot_name_a_type(word: str, form: str) -> None:
+    """A type string could never name such a type: refused when declared, in every form
+    (in ``int const(int)`` or ``int signed(int)`` the word is part of the result type,
+    and the prototype is anonymous)."""
+    try:
+        declared = _DECLARE_FORMS[form](word)
+    except (koffi.Error, ValueError):
+        return
+    assert form == "proto", (word, form)  # read as part of the result type
+    assert str(koffi.type(declared).name).startswith("<anonymous")
+
+
+@settings(max_examples=80, deadline=None)
+@given(name=st.sampled_from(HOSTILE) | st.from_regex(r"\A[^\W\d]\w{0,12}\Z")
+       .filter(str.isidentifier),
+       form=st.sampled_from(["struct", "union", "opaque", "alias"]))
+def test_any_other_identifier_names_a_type_that_type_strings_find(name: str, form: str) -> None:
+    unique = _fresh(name)
+    declared = _DECLARE_FORMS[form](unique)
+    t = koffi.type(declared if not isinstance(declared, str) else unique)
+    assert koffi.type(unique) is t
+    assert koffi.type(f"{unique} *").ref is t
+    assert koffi.type(f"const {unique} **").ref.ref is t  # type: ignore[union-attr]

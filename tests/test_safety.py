@@ -264,6 +264,25 @@ def test_variadic_bool_accepts_true_and_false(lib: koffi.Library) -> None:
         var(0, "bool", 1)
 
 
+@pytest.fixture(scope="module")
+def no_value_types() -> None:
+    koffi.proto("int Var0Cmp(const void *a, const void *b)")
+    koffi.opaque("Var0Opaque")
+
+
+@pytest.mark.parametrize("spec", ["void", "Var0Cmp", "Var0Opaque", "int[3]", "char[4]"])
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_variadic_types_without_a_value_are_refused(lib: koffi.Library, spec: str,
+                                                    position: int, no_value_types: None
+                                                    ) -> None:
+    """Types no value of which C can receive through ``...`` (void, function types,
+    incomplete records, arrays) raise `TypeError` naming the variadic argument."""
+    var = lib.func("long long VarInt(int kind, ...)")
+    pairs: list[object] = ["int", 1] * position + [spec, 0]
+    with pytest.raises(TypeError, match=fr"VarInt\(\): variadic argument {position + 1}"):
+        var(0, *pairs)
+
+
 @FAST
 @given(value=st.integers(-(1 << 80), 1 << 80))
 def test_void_pointer_ints_are_range_checked(lib: koffi.Library, value: int) -> None:

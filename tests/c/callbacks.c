@@ -402,3 +402,12 @@ int UseHolder(const CbHolder *h) {
 /* Hands out a pointer to a variadic function. */
 typedef int CbFmt(char *buf, size_t size, const char *fmt, ...);
 CbFmt *GetFormatter(void) { return snprintf; }
+
+/* The callback SetIndirect stored, called n times, here or from a thread C creates. */
+int CallIndirectTimes(int x, int n) {
+    int sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += indirect_cb ? indirect_cb(x) : -1;
+    return sum;
+}
+int CallIndirectThreaded(int n) { return indirect_cb ? CallThreaded(indirect_cb, n) : -1; }
