@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import ctypes
 import math
+import operator
 import struct
 from typing import Any, Final, Union
 
@@ -41,7 +42,7 @@ def to_int(label: str, ctype: str, value: object) -> int:
         return value
     if isinstance(value, (bool, float, str, bytes)) or not hasattr(value, "__index__"):
         raise _wrong_type(label, f"int ({ctype})", value)
-    return int(value.__index__())
+    return operator.index(value)
 
 
 def encode_text(label: str, value: str, unit: int) -> bytes:
@@ -57,6 +58,25 @@ def encode_text(label: str, value: str, unit: int) -> bytes:
     except UnicodeEncodeError as exc:
         raise ValueError(f"{label}: cannot encode {value[exc.start:exc.end]!r} at index "
                          f"{exc.start} as {encoding.upper()} ({exc.reason})") from None
+
+
+def fit_text(value: str, data: bytes, room: int, unit: int) -> bytes:
+    """``data`` (``value`` encoded for ``unit``-byte characters) cut to the longest prefix of
+    whole characters within ``room`` bytes: never half of a UTF-8 sequence or of a UTF-16
+    surrogate pair, which C would read as another (invalid) string."""
+    if len(data) <= room:
+        return data
+    encoding = "utf-8" if unit == 1 else "utf-16-le" if unit == 2 else "utf-32-le"
+    errors = "surrogateescape" if unit == 1 else "strict"
+    lo = 0
+    hi = min(len(value), room // unit)  # each character takes at least one unit
+    while lo < hi:  # the most characters whose encoding fits
+        mid = (lo + hi + 1) // 2
+        if len(value[:mid].encode(encoding, errors)) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return data[:len(value[:lo].encode(encoding, errors))]
 
 
 def read_string(address: int, unit: int) -> bytes:
@@ -77,6 +97,20 @@ def read_string(address: int, unit: int) -> bytes:
             at = data.find(zero, at + 1)
         if at >= 0:
             return data[:at]
+
+
+def _relabel(exc: Exception, inner: str, outer: str) -> Exception:
+    """``exc`` with the label its message starts with (``inner``: a nested record's codec,
+    shared by every place that record appears) replaced by ``outer``, the path from the
+    enclosing value (``Outer.mids[1].inner``); ``exc`` itself when it has no such label."""
+    message = str(exc)
+    if inner == outer or not message.startswith(inner) or \
+            message[len(inner):len(inner) + 1] not in (".", ":", "["):
+        return exc
+    try:
+        return type(exc)(outer + message[len(inner):])
+    except Exception:  # an exception type that takes other arguments
+        return exc
 
 
 class Codec:
@@ -197,6 +231,15 @@ class BoolCodec(Codec):
         return buf[offset] != 0
 
 
+def _int_to_float(label: str, ctype: str, value: int) -> float:
+    """``float(value)``; an int beyond the double range raises naming ``label``."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise OverflowError(f"{label}: an int of {value.bit_length()} bits is out of range "
+                            f"for {ctype}") from None
+
+
 class FloatCodec(Codec):
     """``float`` and ``double`` from Python floats or ints."""
 
@@ -210,7 +253,7 @@ class FloatCodec(Codec):
         if isinstance(value, float):
             v: float = value
         elif isinstance(value, int) and not isinstance(value, bool):
-            v = float(value)
+            v = _int_to_float(self.label, self.ctype, value)
         else:
             raise _wrong_type(self.label, f"float ({self.ctype})", value)
         try:
@@ -305,7 +348,7 @@ class LongDoubleCodec(Codec):
         if isinstance(value, float):
             v: float = value
         elif isinstance(value, int) and not isinstance(value, bool):
-            v = float(value)
+            v = _int_to_float(self.label, "long double", value)
         else:
             raise _wrong_type(self.label, "float (long double)", value)
         data = double_to_quad(v) if self.quad else double_to_x87(v)
@@ -410,7 +453,18 @@ class Nested:
         if codec is None or data is None:
             return
         if self.count < 0:
-            codec.decode_into(self.value, data, 0)
+            value = self.value
+            if isinstance(value, dict):  # updated in place, as a dict parameter is
+                record = codec.decode(data, 0)
+                names: list[Any] = []
+                if isinstance(codec, UnionCodec):  # the given members (all for an empty dict)
+                    names = list(value) if value else list(codec.members)
+                elif isinstance(codec, RecordCodec):
+                    names = [slot.name for slot in codec.slots]
+                for name in names:
+                    value[name] = getattr(record, name)
+            else:
+                codec.decode_into(value, data, 0)
             return
         items: Any = self.value
         if not isinstance(items, list):
@@ -424,6 +478,20 @@ class Nested:
                 items[i] = codec.decode(data, i * step)
 
 
+#: How many pointers deep values given for pointer members may nest (records holding records
+#: holding ...), in one conversion.
+MAX_NESTING: Final = 100
+
+
+class _Visiting:
+    """The values being placed in memory by one conversion (by id), first in its ``keep``."""
+
+    ids: set[int]
+
+    def __init__(self) -> None:
+        self.ids = set()
+
+
 def _nest_bytes(data: bytearray, value: object, codec: Codec | None, count: int) -> Nested:
     if not data:
         data = bytearray(1)
@@ -431,14 +499,21 @@ def _nest_bytes(data: bytearray, value: object, codec: Codec | None, count: int)
     return Nested(data, pin, value, codec, count)
 
 
-def nest_buffer(value: object) -> Nested | None:
+def nest_buffer(value: object, label: str = "", pointee: str = "", size: int = 0
+                ) -> Nested | None:
     """A `Nested` lease on a buffer's own storage (read-only buffers are copied: C never
-    writes into immutable objects), or ``None`` if ``value`` has no buffer or is empty."""
+    writes into immutable objects), or ``None`` if ``value`` has no buffer or is empty.
+    A non-empty buffer shorter than ``size`` (one ``pointee``) raises a `ValueError` naming
+    ``label``: C would access memory past its end."""
     if not isinstance(value, (bytes, bytearray, memoryview, array.array)):
         return None
     view = memoryview(value)
     if view.nbytes == 0:
         return None
+    if view.nbytes < size:
+        raise ValueError(f"{label}: a {view.nbytes}-byte {type(value).__name__} is shorter "
+                         f"than one {pointee} ({size} bytes): C would access memory past its "
+                         "end")
     if view.readonly or not view.c_contiguous:
         return _nest_bytes(bytearray(view.tobytes()), None, None, -1)
     pin = (ctypes.c_char * view.nbytes).from_buffer(view.cast("B"))
@@ -503,8 +578,35 @@ class PointerCodec(Codec):
         return codec
 
     def nest(self, value: object, keep: list[object]) -> Nested | None:
-        """Memory for a buffer, a list or a record given for this pointer, kept in ``keep``."""
-        nested = nest_buffer(value)
+        """Memory for a buffer, a list or a record given for this pointer, kept in ``keep``.
+        A value that refers back to itself, or nests more than `MAX_NESTING` levels deep,
+        raises `ValueError`: memory made for a call holds copies, never cycles (and compiled
+        codecs would overflow the C stack before Python's recursion limit)."""
+        visiting = keep[0] if keep and type(keep[0]) is _Visiting else None
+        if visiting is None:
+            visiting = _Visiting()
+            keep.insert(0, visiting)  # one per conversion: its lists share ``keep``
+        ids = visiting.ids
+        key = id(value)
+        if key in ids:
+            raise ValueError(f"{self.label}: the value refers back to itself: memory made for "
+                             "a call holds copies, so it cannot hold a cycle (build cycles "
+                             "in koffi.alloc memory)")
+        if len(ids) >= MAX_NESTING:
+            raise ValueError(f"{self.label}: values nest more than {MAX_NESTING} pointers "
+                             "deep (build long chains in koffi.alloc memory)")
+        ids.add(key)
+        try:
+            return self.nest_value(value, keep)
+        except RecursionError:
+            raise ValueError(f"{self.label}: values nest too deeply for Python's recursion "
+                             "limit (build long chains in koffi.alloc memory)") from None
+        finally:
+            ids.discard(key)
+
+    def nest_value(self, value: object, keep: list[object]) -> Nested | None:
+        size = 0 if self.void else self.pointee.size
+        nested = nest_buffer(value, self.label, self.pointee.name, size)
         if nested is None and not self.void:
             codec = self.element_codec()
             if codec is None:
@@ -514,7 +616,10 @@ class PointerCodec(Codec):
                 step = codec.size
                 data = bytearray(step * len(value))
                 for i in range(len(value)):
-                    codec.encode(data, i * step, value[i], keep)
+                    try:
+                        codec.encode(data, i * step, value[i], keep)
+                    except (TypeError, ValueError, OverflowError) as exc:
+                        raise _relabel(exc, codec.label, f"{self.label}[{i}]") from None
                 nested = _nest_bytes(data, value, codec, len(value))
             elif (cls is not None and isinstance(value, cls)) or (
                     isinstance(value, dict) and isinstance(codec, (RecordCodec, UnionCodec))):
@@ -646,7 +751,10 @@ class ArrayCodec(Codec):
         elem = self.elem
         step = elem.size
         for i in range(count):
-            elem.encode(buf, offset + i * step, items[i], keep)
+            try:
+                elem.encode(buf, offset + i * step, items[i], keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _relabel(exc, elem.label, f"{self.label}[{i}]") from None
         end = offset + self.size
         start = offset + count * step
         if start < end:
@@ -656,12 +764,10 @@ class ArrayCodec(Codec):
         """A str keeps room for its NUL terminator (cut to fit, as Koffi does); bytes are raw
         and may fill all the elements."""
         if isinstance(value, str):
-            data = encode_text(self.label, value, self.elem.size)
-            room = self.size - self.elem.size
+            data = fit_text(value, encode_text(self.label, value, self.elem.size),
+                            self.size - self.elem.size, self.elem.size)
         else:
-            data = value
-            room = self.size
-        data = data[:room - room % self.elem.size] if len(data) > room else data
+            data = value[:self.size - self.size % self.elem.size]
         buf[offset:offset + self.size] = data + bytes(self.size - len(data))
 
     def decode(self, buf: Buffer, offset: int) -> object:
@@ -724,6 +830,9 @@ class CountedPointerCodec(PointerCodec):
         if not address:
             return None
         step = self.elem.size
+        if step * count > 2**31 - 1:  # ctypes' sizes are C ints: a larger one would wrap
+            raise ValueError(f"{self.label}: cannot read {count} elements ({step * count} "
+                             f"bytes) at once (max = {2**31 - 1} bytes)")
         data = ctypes.string_at(address, step * count)
         return [self.elem.decode(data, i * step) for i in range(count)]
 
@@ -806,7 +915,10 @@ class RecordCodec(Codec):
         slots = self.slots
         for i in range(len(slots)):
             slot = slots[i]
-            slot.codec.encode(buf, offset + slot.offset, values[i], keep)
+            try:
+                slot.codec.encode(buf, offset + slot.offset, values[i], keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _relabel(exc, slot.codec.label, f"{self.label}.{slot.name}") from None
 
     def decode(self, buf: Buffer, offset: int) -> object:
         if not self.flat_ready:
@@ -886,7 +998,10 @@ class UnionCodec(Codec):
             codec = self.members.get(key)
             if codec is None:
                 raise TypeError(f"{self.label}: {self.ctype} has no member {key!r}")
-            codec.encode(buf, offset, value[key], keep)
+            try:
+                codec.encode(buf, offset, value[key], keep)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise _relabel(exc, codec.label, f"{self.label}.{key}") from None
 
     def decode(self, buf: Buffer, offset: int) -> object:
         obj = object.__new__(self.cls)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import array
 import ctypes
 
-__all__ = ["ReadOnlyBuffer", "buffer_argument", "pinned_address", "pointer_address"]
+__all__ = ["ReadOnlyBuffer", "buffer_argument", "pinned_address", "pointer_address",
+           "short_buffer"]
 
 _CArg = type(ctypes.byref(ctypes.c_char()))
 
@@ -26,12 +27,21 @@ def is_buffer(value: object) -> bool:
         hasattr(value, "__buffer__") or type(value).__module__ == "numpy"
 
 
-def buffer_argument(value: object, keep: list[object], writable: bool = True) -> object | None:
+def short_buffer(value: object, nbytes: int, pointee: str, size: int) -> ValueError:
+    """The error for a non-empty buffer too short to hold one pointee: C would read or
+    write past its end."""
+    return ValueError(f"a {nbytes}-byte {type(value).__name__} is shorter than one {pointee} "
+                      f"({size} bytes): C would access memory past its end")
+
+
+def buffer_argument(value: object, keep: list[object], writable: bool = True,
+                    pointee: str = "", size: int = 0) -> object | None:
     """What ctypes passes as a pointer into ``value``'s buffer (no copy), or ``None`` if
     ``value`` is not a buffer (or is empty: NULL).
 
     ``writable``: C may write through the pointer; immutable buffers then raise
-    `ReadOnlyBuffer`. Writable buffers pass as ``byref`` of a one-char view, the cheapest
+    `ReadOnlyBuffer`. ``pointee`` and ``size``: what the pointer points to; a non-empty
+    buffer of fewer than ``size`` bytes raises a `ValueError` (`short_buffer`). Writable buffers pass as ``byref`` of a one-char view, the cheapest
     pointer ctypes builds (an array type of the buffer's length costs twice as much); the
     view also stops the buffer from being resized during the call. Read-only ones pass their
     own storage, pinned for the call.
@@ -39,6 +49,8 @@ def buffer_argument(value: object, keep: list[object], writable: bool = True) ->
     if isinstance(value, bytes):
         if writable:
             raise ReadOnlyBuffer(_immutable(value))
+        if 0 < len(value) < size:
+            raise short_buffer(value, len(value), pointee, size)
         return value
     if not is_buffer(value):
         return None
@@ -46,6 +58,8 @@ def buffer_argument(value: object, keep: list[object], writable: bool = True) ->
         view = memoryview(value)  # type: ignore[arg-type]
     except TypeError:
         return None
+    if 0 < view.nbytes < size:
+        raise short_buffer(value, view.nbytes, pointee, size)
     if view.readonly:
         if writable:
             raise ReadOnlyBuffer(_immutable(value))

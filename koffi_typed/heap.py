@@ -84,7 +84,10 @@ def alloc(spec: object, count: int = 1) -> Pointer[Any]:
     t = resolve_type(spec)
     if t.size == 0:
         raise TypeError(f"Cannot allocate values of type {t.name} (size 0)")
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"Allocation count must be a positive int, not "
+                        f"{type(count).__name__}")
+    if count <= 0:
         raise ValueError(f"Allocation count must be a positive int, not {count!r}")
     size = t.size * count
     if size > 2**31 - 1:

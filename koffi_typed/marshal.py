@@ -159,14 +159,27 @@ def to_bytes(t: Type, value: object, keep: list[object]) -> bytes:
     return bytes(buf)
 
 
-def from_bytes(t: Type, data: bytes | bytearray | memoryview, offset: int = 0) -> Any:
-    """Decode a ``t`` from ``data`` at ``offset`` (bounds-checked)."""
+def from_bytes(t: Type, data: object, offset: int = 0) -> Any:
+    """Decode a ``t`` from the bytes of buffer ``data`` (any kind: measured in bytes, not
+    items; non-contiguous ones are copied) at byte ``offset``, bounds-checked."""
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise TypeError(f"offset must be an int, not {type(offset).__name__}")
     if offset < 0:
         raise ValueError("Offset must be >= 0")
-    if len(data) - offset < t.size:
+    buf: bytes | bytearray | memoryview
+    if type(data) is bytes or type(data) is bytearray:
+        buf = data
+    else:
+        try:
+            view = memoryview(data)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(f"Expected a buffer (bytes, bytearray, memoryview, array, ...), "
+                            f"not {type(data).__name__}") from None
+        buf = view.cast("B") if view.c_contiguous else view.tobytes()
+    if len(buf) - offset < t.size:
         raise ValueError(f"Expected buffer with size superior or equal to type {t.name} "
-                         f"({t.size} bytes), got {max(len(data) - offset, 0)} bytes")
-    return codec_for(t).decode(data, offset)
+                         f"({t.size} bytes), got {max(len(buf) - offset, 0)} bytes")
+    return codec_for(t).decode(buf, offset)
 
 
 def decode_at(address: int, t: Type) -> Any:

@@ -11,11 +11,12 @@ import struct
 from typing import Any
 
 from koffi_typed import heap, marshal, probe
+from koffi_typed._codec import fit_text
 from koffi_typed.buffers import buffer_argument, pinned_address, pointer_address
 from koffi_typed.carriers import CTYPES_SCALARS
 from koffi_typed.declarations import prototype_info
 from koffi_typed.functions import function_at
-from koffi_typed.pointer import FREED, NULL_PAGE, Pointer, freed_block
+from koffi_typed.pointer import ADDRESS_MAX, FREED, NULL_PAGE, Pointer, freed_block
 from koffi_typed.typesystem import Type, is_integer, resolve_type
 
 __all__ = ["address", "decode", "encode", "view"]
@@ -38,7 +39,9 @@ def _region(ref: object, offset: int, size: int, keep: list[object], *,
     """The region for ``size`` bytes at ``offset`` into ``ref`` (a `Pointer`, an address or a
     buffer), checked against what is known of it: NULL, freed `alloc` blocks and their
     bounds, buffer sizes, immutable buffers (when ``write``)."""
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise TypeError(f"offset must be an int, not {type(offset).__name__}")
+    if offset < 0:
         raise ValueError("Offset must be >= 0")
     if isinstance(ref, Pointer) or (isinstance(ref, int) and not isinstance(ref, bool)):
         if isinstance(ref, Pointer):
@@ -59,6 +62,8 @@ def _region(ref: object, offset: int, size: int, keep: list[object], *,
     except TypeError:
         raise TypeError(f"Expected a Pointer, an address or a buffer, not "
                         f"{type(ref).__name__}") from None
+    if not view.c_contiguous:
+        raise TypeError(f"a non-contiguous buffer ({type(ref).__name__}) is not C memory")
     if view.nbytes < offset + size:
         raise ValueError(f"Expected buffer with size superior or equal to {offset + size} "
                          f"bytes, got {view.nbytes}")
@@ -74,6 +79,17 @@ def _region(ref: object, offset: int, size: int, keep: list[object], *,
     keep.append(cbuf)
     start = ctypes.addressof(cbuf)
     return _Region(start + offset, start + view.nbytes, cbuf)
+
+
+_AT_ONCE = 2**31 - 1  # the most bytes read or written at once (as koffi.alloc allocates)
+
+
+def _at_once(nbytes: int) -> int:
+    """``nbytes``, refused beyond what ctypes reads (its sizes are C ints) or writes at once:
+    a larger count would wrap or allocate all of it before any check."""
+    if nbytes > _AT_ONCE:
+        raise ValueError(f"Cannot access {nbytes} bytes at once (max = {_AT_ONCE})")
+    return nbytes
 
 
 def _count(count: object) -> int | None:
@@ -175,7 +191,7 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
         return marshal.codec_for(t).decode(ctypes.string_at(region.address, t.size), 0)
     if n < 0:
         n = _terminated_count(_region(ref, offset, t.size, keep), t)
-    region = _region(ref, offset, t.size * n, keep)
+    region = _region(ref, offset, _at_once(t.size * n), keep)
     data = ctypes.string_at(region.address, t.size * n)
     if t.name in _CHAR_TYPES and t._prim is not None:
         encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
@@ -191,24 +207,32 @@ def encode(ref: object, spec: object, value: object, count: int | None = None,
     keep: list[object] = []
     if count is None:
         data = marshal.to_bytes(t, value, keep)
-    else:
-        if isinstance(value, str) and t.name in _CHAR_TYPES:
-            encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
-            raw = value.encode(encoding)[: t.size * (count if count >= 0 else len(value) * 4)]
-            data = raw + bytes(t.size * max(count, 0) - len(raw)) if count >= 0 else \
-                raw + bytes(t.size)
+        total = len(data)
+    elif isinstance(value, str) and t.name in _CHAR_TYPES:
+        encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
+        data = value.encode(encoding, "surrogateescape" if t.size == 1 else "strict")
+        if count >= 0:  # cut to whole characters, the rest zeroed
+            total = _at_once(t.size * count)
+            data = fit_text(value, data, total, t.size)
         else:
-            items = list(value)  # type: ignore[call-overload]
-            n = len(items) if count < 0 else count
-            if len(items) > n:
-                raise ValueError(f"encode(): {len(items)} values do not fit in {n} elements")
-            codec = marshal.codec_for(t)
-            buf = bytearray(t.size * n)
-            for i, item in enumerate(items):
-                codec.encode(buf, i * t.size, item, keep)
-            data = bytes(buf)
-    region = _region(ref, offset, len(data), keep, write=True)
+            data += bytes(t.size)
+            total = len(data)
+    else:
+        items = list(value)  # type: ignore[call-overload]
+        n = len(items) if count < 0 else count
+        if len(items) > n:
+            raise ValueError(f"encode(): {len(items)} values do not fit in {n} elements")
+        total = _at_once(t.size * n)
+        _region(ref, offset, total, [], write=True)  # before encoding: the count fits
+        codec = marshal.codec_for(t)
+        buf = bytearray(t.size * len(items))  # the rest is zeroed in place
+        for i, item in enumerate(items):
+            codec.encode(buf, i * t.size, item, keep)
+        data = bytes(buf)
+    region = _region(ref, offset, total, keep, write=True)
     ctypes.memmove(region.address, data, len(data))
+    if total > len(data):
+        ctypes.memset(region.address + len(data), 0, total - len(data))
     marshal.keep_at(region.address, keep)
 
 
@@ -219,6 +243,9 @@ def address(value: object) -> int:
     if isinstance(value, Pointer):
         return value.address
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= ADDRESS_MAX:
+            raise OverflowError(f"address() of {value}: out of range for an address "
+                                f"[0, {ADDRESS_MAX:#x}]")
         return value
     if isinstance(value, bytes):
         return ctypes.cast(ctypes.c_char_p(value), ctypes.c_void_p).value or 0
@@ -237,7 +264,10 @@ def view(ptr: object, length: int) -> memoryview:
     `koffi.alloc` block (which stays allocated, even across `koffi.free`, until the view is
     gone). Raw C memory is viewed as it is: C owns it.
     """
-    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+    if isinstance(length, bool) or not isinstance(length, int):
+        raise TypeError(f"view() length must be a non-negative int, not "
+                        f"{type(length).__name__}")
+    if length < 0:
         raise ValueError(f"view() length must be a non-negative int, not {length!r}")
     if not isinstance(ptr, (Pointer, int)) and ptr is not None:
         try:

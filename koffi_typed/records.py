@@ -356,6 +356,11 @@ def _caller_namespace(depth: int) -> dict[str, Any]:
 def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
                 namespace: dict[str, Any]) -> type:
     c_name = name or cls.__name__
+    for base in cls.__mro__[1:]:
+        if "__koffi_type__" in vars(base):
+            raise TypeError(f"Record class {cls.__name__} cannot derive from record class "
+                            f"{base.__name__}: C has no inheritance (declare a member of "
+                            f"type {base.__name__} instead)")
     module_ns = dict(vars(sys.modules[cls.__module__])) if cls.__module__ in sys.modules else {}
     env = {**module_ns, **namespace}
     annotations: dict[str, Any] = dict(inspect.get_annotations(cls))

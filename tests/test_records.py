@@ -228,7 +228,7 @@ def test_arrays(lib: ctypes.CDLL) -> None:
     assert c_check(lib, "arrays", ok)
     with pytest.raises(ValueError, match="6 items do not fit in int16_t"):
         bytes(Arrays(v=[1, 2, 3, 4, 5, 6]))
-    with pytest.raises(OverflowError, match=r"Arrays.v\[\]: 32768 is out of range"):
+    with pytest.raises(OverflowError, match=r"Arrays.v\[0\]: 32768 is out of range"):
         bytes(Arrays(v=[32768]))
 
 
@@ -404,7 +404,7 @@ def test_from_buffer_bounds_and_offset() -> None:
     (Point(x=1.5), TypeError, "Point.x: expected int \\(int32_t\\), got float"),  # type: ignore[arg-type]
     (Point(x=2**31), OverflowError, "Point.x: 2147483648 is out of range for int32_t"),
     (Point(y="x"), TypeError, "Point.y: expected float \\(double\\), got str"),  # type: ignore[arg-type]
-    (Outer(p=None), TypeError, "Point: expected Point instance or dict, got NoneType"),  # type: ignore[arg-type]
+    (Outer(p=None), TypeError, "Outer.p: expected Point instance or dict, got NoneType"),  # type: ignore[arg-type]
     (Outer(p=Node()), TypeError, "expected Point instance or dict, got Node"),  # type: ignore[arg-type]
     (Node(next=5), TypeError, "Node.next: expected Pointer \\(Node \\*\\), None, a buffer, a list or a Node, got int"),  # type: ignore[arg-type]
     (Node(next=koffi.Pointer(8, koffi.type("int"))), TypeError, "got a pointer to int"),

@@ -64,10 +64,12 @@ class Converter:
         return converted
 
 
-def bytearray_pointer(var: str, slow: str) -> str:
-    """An expression passing a non-empty bytearray as a pointer to its storage (what
-    `buffers.buffer_argument` does, inline), else ``slow``."""
-    return f"(_byref(_char_at({var})) if type({var}) is bytearray and {var} else {slow})"
+def bytearray_pointer(var: str, slow: str, size: int = 1) -> str:
+    """An expression passing a bytearray of at least ``size`` bytes (one pointee; at least
+    one byte) as a pointer to its storage (what `buffers.buffer_argument` does, inline), else
+    ``slow``."""
+    enough = var if size <= 1 else f"len({var}) >= {size}"
+    return f"(_byref(_char_at({var})) if type({var}) is bytearray and {enough} else {slow})"
 
 
 def in_argument(label: str, exc: Exception) -> Exception:

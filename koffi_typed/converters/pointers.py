@@ -41,12 +41,15 @@ def terminated_bytes(label: str, value: bytes, unit: int) -> bytes:
     return value
 
 
-def _buffer(label: str, value: object, keep: list[object], writable: bool) -> object | None:
-    """`buffer_argument`, its errors (an immutable buffer where C may write) naming
-    ``label``."""
+def _buffer(label: str, value: object, keep: list[object], writable: bool,
+            pointee: Type | None = None) -> object | None:
+    """`buffer_argument`, its errors (an immutable buffer where C may write, one shorter
+    than the ``pointee``) naming ``label``."""
     try:
-        return buffer_argument(value, keep, writable)
-    except TypeError as exc:
+        if pointee is None:
+            return buffer_argument(value, keep, writable)
+        return buffer_argument(value, keep, writable, pointee.name, pointee.size)
+    except (TypeError, ValueError) as exc:
         raise in_argument(label, exc) from None
 
 
@@ -162,7 +165,7 @@ class PointerConverter(Converter):
 
 
     def fast(self, var: str, slow: str) -> str:
-        return f"(None if {var} is None else {bytearray_pointer(var, slow)})"
+        return f"(None if {var} is None else {bytearray_pointer(var, slow, self.ref.size)})"
 
     def emit(self, var: str, i: int, slow: str, env: dict[str, Any]) -> tuple[list[str],
                                                                                 list[str]]:
@@ -208,7 +211,7 @@ class PointerConverter(Converter):
         if self.text_unit and (isinstance(value, str) or (
                 isinstance(value, list) and len(value) == 1 and isinstance(value[0], str))):
             return self._text(value)
-        buffer = _buffer(self.label, value, keep, self.writable)
+        buffer = _buffer(self.label, value, keep, self.writable, self.ref)
         if buffer is not None:
             return buffer
         if self.void:
@@ -249,6 +252,9 @@ class PointerConverter(Converter):
         if twin is not None:
             elem = marshal.codec_for(twin)
         if isinstance(value, list):
+            if not value and self.direction != "in":
+                raise ValueError(f"an empty list has no room for what C writes through "
+                                 f"{self.type.name} (pass None for NULL)")
             data = bytearray(elem.size * len(value))
             if self.direction != "out":
                 for i, item in enumerate(value):
