@@ -11,7 +11,7 @@ import struct
 from typing import Any
 
 from koffi_typed import heap, marshal, probe
-from koffi_typed._codec import fit_text
+from koffi_typed._codec import encode_text, fit_text
 from koffi_typed.buffers import buffer_argument, pinned_address, pointer_address
 from koffi_typed.carriers import CTYPES_SCALARS
 from koffi_typed.declarations import prototype_info
@@ -209,8 +209,7 @@ def encode(ref: object, spec: object, value: object, count: int | None = None,
         data = marshal.to_bytes(t, value, keep)
         total = len(data)
     elif isinstance(value, str) and t.name in _CHAR_TYPES:
-        encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
-        data = value.encode(encoding, "surrogateescape" if t.size == 1 else "strict")
+        data = encode_text("encode()", value, t.size)
         if count >= 0:  # cut to whole characters, the rest zeroed
             total = _at_once(t.size * count)
             data = fit_text(value, data, total, t.size)

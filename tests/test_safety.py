@@ -209,6 +209,74 @@ def test_unencodable_text_names_the_argument(lib: koffi.Library, ctype: str) -> 
         f(lone)
 
 
+TEXT_UNITS = {"char": 1, "char16_t": 2, "char32_t": 4, "wchar_t": ctypes.sizeof(ctypes.c_wchar)}
+_CODECS = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}
+
+
+def _units_without_nul(unit: int) -> st.SearchStrategy[bytes]:
+    """Text as C may write it for ``unit``-byte characters: any units but the zero one
+    (invalid UTF-8, lone UTF-16 surrogates, code points beyond Unicode included)."""
+    one = st.binary(min_size=unit, max_size=unit).filter(lambda u: any(u))
+    return st.lists(one, max_size=12).map(b"".join)
+
+
+@pytest.mark.parametrize("ctype", sorted(TEXT_UNITS))
+@FAST
+@given(data=st.data())
+def test_text_c_writes_reads_back_alike_on_every_path(lib: koffi.Library, ctype: str,
+                                                     data: st.DataObject) -> None:
+    """What C writes into an ``_Inout_`` string comes back as `koffi.decode` reads the same
+    bytes; for ``char`` byte for byte (invalid UTF-8 as surrogateescape, never U+FFFD), so
+    passing the string back hands C exactly what it wrote."""
+    unit = TEXT_UNITS[ctype]
+    raw = data.draw(_units_without_nul(unit))
+    f = lib.func(f"void WriteText(_Inout_ {ctype} *dst, const void *src, size_t n, "
+                 "size_t unit)")
+    box = ["x" * (len(raw) // unit + 1)]  # room for every unit C writes (x is one unit)
+    f(box, raw, len(raw), unit)
+    assert box[0] == koffi.decode(bytearray(raw + bytes(unit)), ctype, -1)
+    if unit == 1:
+        assert box[0].encode("utf-8", "surrogateescape") == raw
+        again = [box[0]]
+        f(again, raw, len(raw), unit)  # the string C wrote, handed back, is C's own bytes
+        assert again == box
+
+
+_HOSTILE_TEXT = st.tuples(
+    st.text(st.characters(blacklist_characters="\0"), max_size=12),
+    st.sampled_from(["\0", "\ud800", "\udfff", "\udc80"]),
+    st.text(max_size=6))
+
+
+@pytest.mark.parametrize("ctype", sorted(TEXT_UNITS))
+@FAST
+@given(parts=_HOSTILE_TEXT, count=st.sampled_from([None, 0, 1, 5, 40]))
+def test_encode_of_text_follows_the_string_rules(lib: koffi.Library, ctype: str,
+                                                 parts: tuple[str, str, str],
+                                                 count: int | None) -> None:
+    """`koffi.encode` of a str into character memory refuses what a string parameter refuses
+    (an embedded NUL, a character the width cannot encode) before writing anything."""
+    unit = TEXT_UNITS[ctype]
+    text = "".join(parts)
+    param = lib.func(f"size_t {STRING_TYPES['const ' + ctype + ' *'][0]}"
+                     f"(const {ctype} *s)")
+    try:
+        param(text)
+    except ValueError:
+        refused = True
+    else:
+        refused = False
+    buf = bytearray(b"\xaa" * (unit * 64))
+    if refused:
+        with pytest.raises(ValueError, match=r"^encode\(\): "):
+            koffi.encode(buf, ctype, text, -1 if count is None else count)
+        assert buf == b"\xaa" * (unit * 64)
+    else:  # only lone low surrogates of char: carried by surrogateescape, like parameters
+        koffi.encode(buf, ctype, text, -1 if count is None else count)
+        if count is None:
+            assert koffi.decode(buf, ctype, -1) == text
+
+
 def test_bytes_fill_char_arrays_whole() -> None:
     T = koffi.struct("SafetyChars", {"c": "char [3]", "n": "int"})
     assert bytes(T(c=b"the", n=1))[:3] == b"the"

@@ -138,7 +138,8 @@ class StringConverter(Converter):
             at = raw.find(zero)
             while at >= 0 and at % self.unit:
                 at = raw.find(zero, at + 1)
-            value[0] = raw[:at if at >= 0 else len(raw)].decode(self.encoding, "replace")
+            value[0] = raw[:at if at >= 0 else len(raw)].decode(
+                self.encoding, "surrogateescape" if self.unit == 1 else "replace")
 
     def result(self, raw: Any) -> object:
         if not raw:

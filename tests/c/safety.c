@@ -73,3 +73,9 @@ typedef union { int64_t i[2]; double d[2]; } U16;
 EXPORT int64_t UnionBits(U8 u) { return u.i; }
 EXPORT int64_t UnionBits16(U16 u) { return u.i[0] ^ (u.i[1] * 3); }
 EXPORT void FillUnion(U8 *out, int64_t v) { out->i = v; }
+
+/* Copies n bytes over dst and terminates them with a character of `unit` zero bytes. */
+EXPORT void WriteText(void *dst, const void *src, size_t n, size_t unit) {
+    memcpy(dst, src, n);
+    memset((char *)dst + n, 0, unit);
+}
