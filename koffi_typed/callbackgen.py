@@ -34,11 +34,17 @@ from koffi_typed.converters.records import encode_record
 from koffi_typed.datamodel import host_name
 from koffi_typed.declarations import FunctionInfo
 from koffi_typed.pointer import Pointer
-from koffi_typed.typesystem import Type
+from koffi_typed.typesystem import Type, is_integer
 
 __all__ = ["Shape", "explain_callback", "shape_of"]
 
 _RECORDS = ("Record", "Union")
+
+
+def by_value(t: Type) -> bool:
+    """Whether a callback receives or returns ``t`` through a libffi closure, as its C bytes:
+    records, unions and 128-bit integers (which ctypes has no type for)."""
+    return t.primitive in _RECORDS or (is_integer(t) and t.size > 8)
 _WORD = ctypes.sizeof(ctypes.c_void_p)
 _FFI_ARG = {(True, 4): ctypes.c_int32, (False, 4): ctypes.c_uint32,
             (True, 8): ctypes.c_int64, (False, 8): ctypes.c_uint64}
@@ -68,7 +74,7 @@ def refusal(info: FunctionInfo) -> str | None:
                 "callback cannot read a variadic tail portably); use a prototype with fixed "
                 "parameters")
     records = [t for t in (info.result, *(a.type for a in info.arguments))
-               if t.primitive in _RECORDS]
+               if by_value(t)]
     x86 = host_name() in ("x86_cdecl", "x86_win")
     if x86 and info.convention not in (None, "__cdecl", "__stdcall"):
         return f"{name}: only cdecl and stdcall callbacks are supported, not {info.convention}"
@@ -166,7 +172,7 @@ class Shape:
             raise NotImplementedError(why)
         name = _label(info)
         types = [info.result, *(a.type for a in info.arguments)]
-        self.closure = any(t.primitive in _RECORDS for t in types)
+        self.closure = any(by_value(t) for t in types)
         who = f"{name} callback" if info.name else "callback"  # not "callback callback"
         labels = [f"{who}: argument {repr(a.name) if a.name else i + 1}"
                   for i, a in enumerate(info.arguments)]
@@ -174,10 +180,10 @@ class Shape:
         if self.closure:
             carriers = _carriers(info)
             self.args: list[Any] = [
-                _RecordSlot(labels[i], a.type, *carriers[i]) if a.type.primitive in _RECORDS
+                _RecordSlot(labels[i], a.type, *carriers[i]) if by_value(a.type)
                 else make_converter(labels[i], a.type) for i, a in enumerate(info.arguments)]
             self.result: Any = _RecordSlot(result_label, info.result, *carriers[-1]) \
-                if info.result.primitive in _RECORDS else make_converter(
+                if by_value(info.result) else make_converter(
                     result_label, info.result, const=info.result_const)
             ffi_types, self.where = _slots(info, carriers, self.args)
             self.n_ffi = len(ffi_types)
@@ -370,12 +376,15 @@ def _carriers(info: FunctionInfo) -> list[tuple[Any, Any]]:
     placements = [*plan.arguments, plan.result]
     found: list[tuple[Any, Any]] = []
     for i, (t, placement) in enumerate(zip(types, placements)):
-        if t.primitive not in _RECORDS:
+        if not by_value(t):
             found.append((None, None))
             continue
         label = f"{name} callback: {'return value' if i == len(types) - 1 else t.name}"
         if placement.kind == "ignored" or t.size == 0:
             raise NotImplementedError(f"{label}: empty records cannot travel through libffi")
+        if t.primitive not in _RECORDS:
+            found.append((_int128_carrier(host, placement), None))
+            continue
         if host == "sysv_x64":
             later = placements[i + 1:-1]
             found.append((_sysv_carrier(label, t, placement, i == len(types) - 1,
@@ -412,6 +421,17 @@ def _carriers(info: FunctionInfo) -> list[tuple[Any, Any]]:
             continue
         found.append((carrier, _remap(carrier, placement)))
     return found
+
+
+def _int128_carrier(host: str, placement: Any) -> Any:
+    """The libffi carrier of a 128-bit integer: what libffi places as the ABI places it."""
+    if host == "sysv_x64":  # two INTEGER eightbytes, or a 16-aligned stack slot
+        return words_struct("carrier_int128", [ctypes.c_uint64] * 2,
+                            align16=placement.kind != "reg")
+    # AAPCS64 (an even register pair, the skipped register taken by an unused argument: see
+    # `_slots`) and RISC-V (a register pair, 16-aligned on the stack): a 16-byte structure
+    # of integers with libffi's alignment set to 16 goes where the integer goes
+    return libffi.Opaque(16, 16, ctypes.c_uint64)
 
 
 def _sysv_carrier(label: str, t: Type, placement: Any, is_result: bool,
@@ -516,11 +536,11 @@ def explain_callback(proto_type: Type) -> str:
     why = refusal(info)
     if why is not None:
         return f"{text}\nAs a callback: refused. {why}"
-    if any(t.primitive in _RECORDS for t in (info.result, *(a.type for a in info.arguments))):
-        how = ("As a callback: a libffi closure (records by value travel as their C bytes; the "
-               "handler reads each argument at its address")
+    if any(by_value(t) for t in (info.result, *(a.type for a in info.arguments))):
+        how = ("As a callback: a libffi closure (records, unions and 128-bit integers by value "
+               "travel as their C bytes; the handler reads each argument at its address")
         result = abi.classify(info).result
-        if info.result.primitive in _RECORDS:
+        if by_value(info.result):
             where = "the caller's hidden result pointer" if result.kind == "sret" else \
                 f"the result registers ({result.where})"
             how += f" and writes the {info.result.name} result into {where})."

@@ -3,7 +3,7 @@
 Usage: ``python3 callback_cross_driver.py CASES.json`` with the interpreter of the target
 architecture. The host generated the cases and built the C library with the cross compiler;
 this script imports koffi_typed pure from the checkout and runs ``cbdiff.run_batch`` (each
-case in a forked child), then prints ``CB-CROSS-RESULT <json>``. As in
+case in a forked child) and, on 64-bit targets, ``cbwide.run_all``, then prints ``CB-CROSS-RESULT <json>``. As in
 ``abi_cross_driver.py``, hypothesis and pytest are replaced by inert stand-ins.
 """
 
@@ -30,6 +30,7 @@ def main(argv: list[str]) -> int:
 
     import abigen
     import cbdiff
+    import cbwide
     import layoutgen as lg
     import test_abi_differential as tad
 
@@ -49,10 +50,19 @@ def main(argv: list[str]) -> int:
             setup_errors.append(f"union members chosen here {chosen} != host {b['chosen']}")
         cbdiff.run_batch(koffi, c, batch, b["library"], b["mixes"], b["seed"],
                          tad.run_forked, counts, failures, unsupported)
+    wide_counts: Counter[str] = Counter()
+    wide_failures: list[str] = []
+    wide_unsupported: Counter[str] = Counter()
+    if spec.get("wide"):
+        cbwide.run_all(koffi, cbwide.from_json(spec["wide"]["signatures"]),
+                       spec["wide"]["library"], tad.run_forked, wide_counts, wide_failures,
+                       wide_unsupported)
     result: dict[str, Any] = {
         "python": sys.version.split()[0], "machine": platform.machine(),
         "counts": dict(counts), "failures": failures,
         "unsupported": dict(unsupported.most_common()), "setup_errors": setup_errors,
+        "wide_counts": dict(wide_counts), "wide_failures": wide_failures,
+        "wide_unsupported": dict(wide_unsupported),
     }
     print(MARKER + json.dumps(result), flush=True)
     return 0

@@ -8,6 +8,9 @@ target. Each case is one callback kind for one record in every mode (transient a
 registered, from the calling thread and from a C thread), in a forked child; koffi_typed must
 have no 'wrong' and no 'crash'. 'unsupported' (``NotImplementedError`` naming why) is
 counted, and none is allowed for the fixed shapes on the host.
+
+``cbwide`` adds callbacks taking and returning 128-bit integers among other scalars, on the
+64-bit targets (host, aarch64, riscv64), where none may be unsupported.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import abigen
 import cbdiff
 import cbuild
+import cbwide
 import layoutgen as lg
 import pytest
 import test_abi_differential as tad
@@ -40,6 +44,9 @@ N_BATCHES = int(os.environ.get("KOFFI_CB_BATCHES", "2"))
 DRIVER = Path(__file__).resolve().parent / "callback_cross_driver.py"
 MARKER = "CB-CROSS-RESULT "
 RUN_TIMEOUT = 900.0
+WIDE_SEED = 1287
+N_WIDE = int(os.environ.get("KOFFI_CB_WIDE", "24"))
+WIDE_TARGETS = ("aarch64", "riscv64")
 
 
 @dataclass
@@ -77,6 +84,35 @@ def build(case: Case, target: str, chosen: dict[str, int]) -> Path:
     path = Path(tempfile.gettempdir()) / f"koffi-cb-diff-{os.getuid()}-{digest}.c"
     path.write_text(source)
     return cbuild.build_shared([path], target, flags=("-w", "-pthread"))
+
+
+def build_wide(target: str) -> Path:
+    source = cbwide.render(cbwide.signatures(WIDE_SEED, N_WIDE))
+    digest = abs(hash(source)) % 10**12
+    path = Path(tempfile.gettempdir()) / f"koffi-cb-wide-{os.getuid()}-{digest}.c"
+    path.write_text(source)
+    return cbuild.build_shared([path], target, flags=("-w", "-pthread"))
+
+
+def test_callback_wide_ints_host() -> None:
+    import platform
+
+    import koffi_typed as koffi
+
+    if platform.architecture()[0] != "64bit":
+        pytest.skip("__int128 exists on 64-bit targets only")
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    unsupported: Counter[str] = Counter()
+    sigs = cbwide.signatures(WIDE_SEED, N_WIDE)
+    cbwide.run_all(koffi, sigs, str(build_wide("host")), tad.run_forked, counts, failures,
+                   unsupported)
+    line = (f"cb-wide host: {sum(counts.values())} cases, ok={counts['ok']}, "
+            f"unsupported={counts['unsupported']}, wrong={counts['wrong']}, "
+            f"crash={counts['crash']}")
+    print(line)
+    assert counts["ok"] == len(sigs), line + "\n" + "\n\n".join(
+        failures + [f"unsupported: {why}" for why in unsupported])
 
 
 def test_callback_records_host() -> None:
@@ -134,10 +170,19 @@ def _start(target: str) -> Any:
         batches.append({"records": json.loads(lg.batch_to_json(case.batch)),
                         "mixes": case.mixes, "seed": case.seed, "chosen": chosen,
                         "library": str(library)})
+    wide: dict[str, Any] | None = None
+    if target in WIDE_TARGETS:
+        try:
+            library = build_wide(target)
+        except cbuild.BuildError as exc:
+            return ("error", str(exc))
+        wide = {"signatures": cbwide.to_json(cbwide.signatures(WIDE_SEED, N_WIDE)),
+                "library": str(library)}
     work = cbuild.cache_dir() / "cb-cross"
     work.mkdir(parents=True, exist_ok=True)
     path = work / f"{target}-cases.json"
-    path.write_text(json.dumps({"repo": str(cbuild.REPO_ROOT), "batches": batches}))
+    path.write_text(json.dumps({"repo": str(cbuild.REPO_ROOT), "batches": batches,
+                                "wide": wide}))
     cmd = tac.foreign_python(target, root)
     flags = ["-I"]
     if Path(cmd[-1]).name != f"python{sys.version_info[0]}.{sys.version_info[1]}":
@@ -195,5 +240,13 @@ def test_callback_records_cross(target: str, request: pytest.FixtureRequest) -> 
         reporter.ensure_newline()
         reporter.write_line(line)
     assert not result["setup_errors"], result["setup_errors"]
+    if target in WIDE_TARGETS:  # 128-bit integers: every case must run, none unsupported
+        wide = Counter(result["wide_counts"])
+        wide_line = (f"cb-wide {target}: {sum(wide.values())} cases, ok={wide['ok']}, "
+                     f"unsupported={wide['unsupported']}, wrong={wide['wrong']}, "
+                     f"crash={wide['crash']}")
+        print(wide_line)
+        assert wide["ok"] == N_WIDE, wide_line + "\n" + "\n\n".join(
+            result["wide_failures"] + list(result["wide_unsupported"]))
     assert not result["failures"] and not counts["wrong"] and not counts["crash"], \
         line + "\n\n" + "\n\n".join(result["failures"])

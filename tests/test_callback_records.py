@@ -119,6 +119,42 @@ def test_exception_in_a_record_callback(lib: Any) -> None:
     assert twice(lambda v, u: v, 1.0, 1.0, None) == 2.0  # and the next call is clean
 
 
+@pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) < 8, reason="__int128 is 64-bit only")
+@pytest.mark.parametrize("result", ["__int128", "unsigned __int128"])
+def test_callbacks_with_128_bit_integers(lib: Any, result: str) -> None:
+    """A callback takes and returns 128-bit integers as Python ints, range-checked against the
+    result type; a bad result gives C a zero and raises once C returns (the whole family of
+    placements is in test_callback_differential.py)."""
+    name = "CbWide128" if result == "__int128" else "CbWideU128"
+    koffi.proto(f"{result} {name}(__int128 v, int k)")
+    call = lib.func(f"int CallWide({name} *f, int k, _Out_ long long *lo, _Out_ long long *hi)")
+    lo, hi = [0], [0]
+    got: list[int] = []
+
+    def back(v: int, k: int) -> int:
+        got.append(v)
+        return v * -2 if result == "__int128" else 2**128 - 1 - k
+
+    assert call(back, 3, lo, hi) == 3
+    assert got == [(3 << 70) - 1]
+    want = ((3 << 70) - 1) * -2 if result == "__int128" else 2**128 - 4
+    assert ((hi[0] % 2**64) << 64) | (lo[0] % 2**64) == want % 2**128
+    assert "libffi closure" in koffi.type(name).explain()
+    before = koffi.stats()["callbacks"]
+    bad = 2**127 if result == "__int128" else -1
+    with pytest.raises(OverflowError, match=f"{name} callback: return value"):
+        call(lambda v, k: bad, 1, lo, hi)
+    with pytest.raises(TypeError, match=f"{name} callback: return value"):
+        call(lambda v, k: 1.5, 1, lo, hi)
+    pointer = koffi.register(back, f"{name} *")
+    try:
+        assert call(pointer, 5, lo, hi) == 5
+    finally:
+        koffi.unregister(pointer)
+    assert koffi.stats()["callbacks"] == before
+    assert call(back, 1, lo, hi) == 1  # and the next call is clean
+
+
 def test_exception_in_a_record_callback_on_a_c_thread(lib: Any) -> None:
     in_thread = lib.func("double TransformInThread(CbTransform *f)")
 

@@ -430,3 +430,14 @@ float CallFloatVec(float (*cb)(CbVec2 v), double x, double y) {
 }
 
 float GetLastFloat(void) { return last_float; }
+
+/* 128-bit integers through callbacks (64-bit targets only). */
+#ifdef __SIZEOF_INT128__
+typedef __int128 CbWide(__int128 v, int k);
+int CallWide(CbWide *f, int k, long long *lo, long long *hi) {
+    __int128 r = f(((__int128)k << 70) - 1, k);
+    *lo = (long long)r;
+    *hi = (long long)(r >> 64);
+    return k;
+}
+#endif
