@@ -12,8 +12,14 @@ What it adds on top of the annotations:
   ``str`` too. Records named in the string are their classes.
 * ``koffi.proto('int Cmp(int, int)')`` is checked the same way, and a ``Cmp *`` parameter
   of a later prototype accepts a Python callable of that signature.
-* Malformed prototypes, unknown C types and record members whose annotation is not a C type
-  are errors (code ``koffi-decl``) on the string or the member.
+* Keyword arguments (``release_gil=False``, ``pack=1``) do not change what is typed.
+* Malformed prototypes, unknown C types, ``_Out_``/``_Inout_`` on a parameter that is not a
+  pointer or string, duplicate members of a dict-form record and record members whose
+  annotation is not a C type are errors (code ``koffi-decl``) on the string or the member,
+  where the runtime raises.
+* ``bool`` given for a C integer or floating-point parameter of a declared function (a call,
+  ``async_`` or ``acall``) is an error (code ``koffi-bool``): the runtime refuses it, although
+  ``bool`` is an ``int`` to the type system.
 * Record members all default to zero at runtime, so the plugin marks every member of an
   ``@koffi.struct`` / ``@koffi.union`` / ``@koffi.pack`` class as optional in ``__init__``;
   the dict form ``Point = koffi.struct('Point', {'x': 'int'})`` becomes a typed class.
@@ -81,6 +87,7 @@ from mypy.types import (
     AnyType,
     CallableType,
     Instance,
+    LiteralType,
     NoneType,
     Parameters,
     ProperType,
@@ -96,9 +103,10 @@ from koffi_typed.cparser import Prototype, TypeExpr, parse_prototype, parse_type
 from koffi_typed.errors import ParseError
 from koffi_typed.primitives import PRIMITIVES
 
-__all__ = ["KOFFI_DECL", "KoffiPlugin", "plugin"]
+__all__ = ["KOFFI_BOOL", "KOFFI_DECL", "KoffiPlugin", "plugin"]
 
 KOFFI_DECL: Final = ErrorCode("koffi-decl", "Invalid koffi_typed C declaration", "Plugin")
+KOFFI_BOOL: Final = ErrorCode("koffi-bool", "bool given for a C number", "Plugin")
 
 RECORD_KEY: Final = "koffi_typed"
 PKG: Final = "koffi_typed"
@@ -108,6 +116,7 @@ CAST: Final = "koffi_typed.pointer.Cast"
 RECORD_DECORATORS: Final = frozenset(
     {"koffi_typed.records.struct", "koffi_typed.records.union", "koffi_typed.records.pack"})
 LIB_FUNC: Final = "koffi_typed.library.Library.func"
+CALLS: Final = frozenset({f"{FUNCTION}.__call__", f"{FUNCTION}.async_", f"{FUNCTION}.acall"})
 PROTO: Final = "koffi_typed.declarations.proto"
 ANNOTATED: Final = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 CLASSVAR: Final = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
@@ -203,6 +212,8 @@ class KoffiPlugin(Plugin):
 
     # hooks
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        if fullname in CALLS:
+            return _no_bool_for_int
         return self._lib_func if fullname == LIB_FUNC else None
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
@@ -318,6 +329,8 @@ class KoffiPlugin(Plugin):
         the signature is reported (an inline type is checked here, a named one where it was
         declared)."""
         api = ctx.api
+        _check_direction(f"{proto.name or 'function'} *" if proto is not None else "function *",
+                         direction)
         callback: Type = AnyType(TypeOfAny.explicit)
         if proto is not None:
             try:
@@ -358,6 +371,7 @@ class KoffiPlugin(Plugin):
                 if param:
                     raise _CTypeError("Type void cannot be used as a parameter")
                 return NoneType()
+            _check_direction(name, direction)
             if family == "bool":
                 return api.named_generic_type("builtins.bool", [])
             if family == "float":
@@ -367,6 +381,7 @@ class KoffiPlugin(Plugin):
         if record is not None:
             inst = Instance(record, [])
             if not stars:
+                _check_direction(name, direction)
                 return inst
             elem = inst if stars == 1 else self._named(
                 ctx, name, stars - 1, param=False, direction="in", depth=depth)
@@ -393,6 +408,7 @@ class KoffiPlugin(Plugin):
                                direction=direction, depth=depth + 1,
                                const=const if stars else target.readonly)
         if kind == "enumeration" and not stars:
+            _check_direction(name, direction)
             return api.named_generic_type("builtins.int", [])
         if stars > 1:
             elem = self._named(ctx, name, stars - 1, param=False, direction="in",
@@ -498,18 +514,29 @@ class KoffiPlugin(Plugin):
     def _dict_record(self, ctx: DynamicClassDefContext) -> None:
         """``Point = koffi.struct('Point', {'x': 'int', 'y': 'double'})`` as a class."""
         call = ctx.call
-        if not call.args or any(k != ARG_POS for k in call.arg_kinds[:2]):
-            return
-        if len(call.args) == 1:
-            name, members = ctx.name, call.args[0]
-        elif len(call.args) == 2 and isinstance(call.args[0], StrExpr):
-            name, members = call.args[0].value, call.args[1]
+        positional = [a for a, k in zip(call.args, call.arg_kinds) if k == ARG_POS]
+        if len(positional) != sum(1 for k in call.arg_kinds if k != ARG_NAMED):
+            return  # *args or **kwargs: not literal
+        if len(positional) == 1:
+            name, members = ctx.name, positional[0]
+        elif len(positional) == 2 and isinstance(positional[0], StrExpr):
+            name, members = positional[0].value, positional[1]
         else:
             return
         items = _member_items(members)
         if items is None:
             return
         api = ctx.api
+        seen: set[str] = set()
+        unique = []
+        for member, spec in items:
+            if member in seen:  # a dict literal would keep the last one silently
+                api.fail(f'Duplicate member "{member}" in record "{name}"', call,
+                         code=KOFFI_DECL)
+                continue
+            seen.add(member)
+            unique.append((member, spec))
+        items = unique
         fields: list[tuple[str, Type]] = []
         for member, spec in items:
             try:
@@ -545,7 +572,10 @@ def imp_mentions_koffi(stmt: Statement) -> bool:
 
 
 def _is_function_decorator(expr: Expression) -> bool:
-    if isinstance(expr, CallExpr) and len(expr.args) == 1 and isinstance(expr.args[0], StrExpr):
+    """``@<library>.function``, ``@<library>.function("name")``, with keywords or not."""
+    if isinstance(expr, CallExpr) and all(
+            isinstance(a, StrExpr) for a, kind in zip(expr.args, expr.arg_kinds)
+            if kind == ARG_POS):
         expr = expr.callee
     return isinstance(expr, MemberExpr) and expr.name == "function"
 
@@ -569,14 +599,15 @@ def _allow_empty_typed_declarations(defs: list[Statement]) -> None:
 
 
 def _literal_prototype(ctx: MethodContext | FunctionContext) -> tuple[str, Context] | None:
-    """The prototype text of a call with literal arguments, and the node to blame."""
-    args = [a for group in ctx.args for a in group]
+    """The prototype text of a call with literal arguments, and the node to blame. Keyword
+    arguments (``release_gil=False``) do not change the prototype."""
+    positional = _positional(ctx)
+    args = [a for a, _ in positional]
     if len(args) == 1:
         arg = args[0]
         if isinstance(arg, StrExpr):
             return arg.value, arg
-        lit = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] \
-            else None
+        lit = get_proper_type(positional[0][1])
         if isinstance(lit, Instance) and lit.last_known_value is not None \
                 and isinstance(lit.last_known_value.value, str):
             return lit.last_known_value.value, arg
@@ -591,6 +622,55 @@ def _literal_prototype(ctx: MethodContext | FunctionContext) -> tuple[str, Conte
         params = ", ".join(p.value for p in args[2].items if isinstance(p, StrExpr))
         return f"{args[1].value} {name}({params})", args[1]
     return None
+
+
+def _positional(ctx: MethodContext | FunctionContext) -> list[tuple[Expression, Type]]:
+    """The positional arguments of a call with their types (keywords left out)."""
+    return [(a, t) for args_, kinds, types in zip(ctx.args, ctx.arg_kinds, ctx.arg_types)
+            for a, k, t in zip(args_, kinds, types) if k == ARG_POS]
+
+
+def _no_bool_for_int(ctx: MethodContext) -> Type:
+    """A call of a declared function: ``bool`` is refused for C integer and floating-point
+    parameters at run time (``True`` is not ``1`` there), so it is refused here too, although
+    ``bool`` is an ``int`` to the type system."""
+    function = get_proper_type(ctx.type)
+    if not isinstance(function, Instance) or not function.args:
+        return ctx.default_return_type
+    params = get_proper_type(function.args[0])
+    if not isinstance(params, Parameters):
+        return ctx.default_return_type
+    actual = _positional(ctx)
+    for i, ((node, given), (wanted, kind)) in enumerate(zip(actual, zip(params.arg_types,
+                                                                         params.arg_kinds))):
+        if kind != ARG_POS:
+            break
+        wanted_p, given_p = get_proper_type(wanted), get_proper_type(given)
+        if isinstance(wanted_p, Instance) and _is_bool(given_p):
+            number = _NUMBERS.get(wanted_p.type.fullname)
+            if number is not None:
+                ctx.api.fail(f"Argument {i + 1} is a bool, but the C parameter is {number[0]} "
+                             f"(koffi_typed refuses bool there; pass {number[1]}(...))", node,
+                             code=KOFFI_BOOL)
+    return ctx.default_return_type
+
+
+_NUMBERS: Final = {"builtins.int": ("an integer", "int"),
+                   "builtins.float": ("a floating-point number", "float")}
+
+
+def _is_bool(typ: Type) -> bool:
+    if isinstance(typ, LiteralType):
+        return typ.fallback.type.fullname == "builtins.bool"
+    return isinstance(typ, Instance) and typ.type.fullname == "builtins.bool"
+
+
+def _check_direction(name: str, direction: str) -> None:
+    """``_Out_``/``_Inout_`` apply to pointers and strings only (the runtime refuses the rest)."""
+    if direction != "in":
+        qualifier = "_Out_" if direction == "out" else "_Inout_"
+        raise _CTypeError(f"Unexpected {name} type for an {qualifier} parameter, expected a "
+                          "pointer or string type")
 
 
 def _is_none(expr: Expression) -> bool:

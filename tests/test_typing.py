@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typecheck import mypy_errors, mypy_output, pyright_errors, pyright_report
@@ -61,3 +62,116 @@ def test_pyright_sees_typed_declarations(tmp_path: Path) -> None:
         if pm:
             expected.append((lineno, pm[1]))
     assert got == expected
+
+
+# ---------------------------------------------------------------- the plugin against run time
+
+_PARAM_TYPES = ["int", "double", "float", "char", "int8_t", "uint64_t", "bool", "size_t",
+                "TcEnum", "TcPoint", "TcPoint *", "int *", "void *", "str", "const char *",
+                "char **", "TcIntP", "TcFn *", "int (*)(int)"]
+_DIRECTIONS = ["", "_In_ ", "_Out_ ", "_Inout_ "]
+_PRELUDE = '''\
+import koffi_typed as koffi
+from koffi_typed import c
+
+
+@koffi.struct(name="TcPoint")
+class TcPoint:
+    x: c.int32
+
+
+koffi.enumeration("TcEnum", {"A": 1})
+koffi.alias("TcIntP", "int *")
+koffi.proto("int TcFn(int)")
+lib = koffi.load("libc.so.6")
+'''
+
+
+_NAMESPACE: dict[str, Any] = {}
+
+
+def _prelude_namespace() -> dict[str, Any]:
+    """The prelude run once in this process (its type names can be registered only once)."""
+    if not _NAMESPACE:
+        exec(compile(_PRELUDE, "prelude", "exec"), _NAMESPACE)
+    return _NAMESPACE
+
+
+def _declarations() -> list[tuple[str, str]]:
+    """(Python call, the C prototype it declares) over types x directions x forms: the string
+    form, the same with ``release_gil=False``, the classic form with the keyword."""
+    out = []
+    for i, (t, d) in enumerate((t, d) for t in _PARAM_TYPES for d in _DIRECTIONS):
+        param = f"{t.replace('(*)', '(*x)')}" if "(*)" in t else f"{t} x"
+        proto = f"void abs({d}{param})"
+        form = i % 3
+        if form == 0:
+            out.append((f"lib.func({proto!r})", proto))
+        elif form == 1:
+            out.append((f"lib.func({proto!r}, release_gil=False)", proto))
+        elif "(*)" not in t:
+            out.append((f"lib.func('abs', 'void', [{d + t!r}], release_gil=False)", proto))
+    return out
+
+
+def test_plugin_refuses_what_the_runtime_refuses(tmp_path: Path) -> None:
+    """Every generated declaration: mypy's plugin reports koffi-decl exactly where
+    koffi_typed raises at declaration time, whatever the form and its keywords."""
+    import koffi_typed as koffi
+
+    decls = _declarations()
+    source = _PRELUDE + "".join(f"f{i} = {call}\n" for i, (call, _) in enumerate(decls))
+    path = tmp_path / "generated_decls.py"
+    path.write_text(source)
+    namespace = _prelude_namespace()
+    first = len(_PRELUDE.splitlines()) + 1
+    runtime = set()
+    for i, (call, _) in enumerate(decls):
+        try:
+            eval(call, namespace)
+        except (TypeError, ValueError, koffi.Error):
+            runtime.add(first + i)
+    reported = set()
+    for line in mypy_errors(tmp_path / "mypy", [path]):
+        assert "[koffi-decl]" in line, line
+        reported.add(int(line.split(":")[1]))
+    assert len(runtime) > 20 and len(decls) - len(runtime) > 20
+    wrong = sorted(reported ^ runtime)
+    assert not wrong, [(n, decls[n - first][1], "runtime raises" if n in runtime
+                        else "plugin reports") for n in wrong]
+
+
+def test_plugin_refuses_bool_for_numbers(tmp_path: Path) -> None:
+    """bool is an int to the type system, but a C integer or floating-point parameter refuses
+    it at run time: the plugin reports it on calls, async calls and typed declarations."""
+    import koffi_typed as koffi
+
+    path = tmp_path / "bools.py"
+    path.write_text(_PRELUDE + '''
+f = lib.func("int abs(int x)")
+g = lib.func("double cos(double x)", release_gil=False)
+b = lib.func("int h(bool flag, int n, TcEnum e)")
+
+
+@lib.function(release_gil=False)
+def labs(x: c.long) -> c.long: ...
+
+
+flag = True
+f(True)  # E: Argument 1 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool]
+f(1)
+f(flag)  # E: Argument 1 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool]
+g(False)  # E: Argument 1 is a bool, but the C parameter is a floating-point number (koffi_typed refuses bool there; pass float(...))  [koffi-bool]
+g(1)
+labs(True)  # E: Argument 1 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool]
+f.async_(True)  # E: Argument 1 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool]
+b(True, 2, 1)
+b(True, False, True)  # E: Argument 2 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool] # E: Argument 3 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool]
+''')
+    assert _strip(mypy_output(tmp_path / "mypy", [path])) == _expected(path)
+    libc: Any = _prelude_namespace()["lib"]
+    with pytest.raises(TypeError, match="got bool"):
+        libc.func("int abs(int x)")(True)
+    with pytest.raises(TypeError, match="got bool"):
+        koffi.load("libm.so.6").func("double cos(double x)")(False)
+    assert libc.func("int abs(int x)")(-3) == 3

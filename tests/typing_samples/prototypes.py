@@ -103,3 +103,22 @@ reveal_type(apply_unary)  # N: Revealed type is "koffi_typed.functions.Function[
 bad3 = lib.func("int frob(int (*f)(widget_t))")  # E: Unknown C type "widget_t" in C prototype "int frob(int (*f)(widget_t))"  [koffi-decl]
 E = koffi.struct("E", {"free_fn": "void (*)(void *)", "n": "int"})
 reveal_type(E)  # N: Revealed type is "def (free_fn: koffi_typed.pointer.Pointer[Any] | None =, n: int =) -> prototypes.E"
+
+# Keywords do not change what is declared or how it is typed
+abs_kw = lib.func("int abs(int x)", release_gil=False)
+reveal_type(abs_kw)  # N: Revealed type is "koffi_typed.functions.Function[[int], int]"
+abs_classic_kw = lib.func("abs", "int", ["int"], release_gil=False)
+reveal_type(abs_classic_kw)  # N: Revealed type is "koffi_typed.functions.Function[[int], int]"
+bad_kw = lib.func("int abs(gadget_t x)", release_gil=False)  # E: Unknown C type "gadget_t" in C prototype "int abs(gadget_t x)"  [koffi-decl]
+Packed2 = koffi.struct("Packed2", {"a": "uint8_t", "b": "int32_t"}, pack=1)
+reveal_type(Packed2)  # N: Revealed type is "def (a: int =, b: int =) -> prototypes.Packed2"
+Twice = koffi.struct("Twice", {"a": "int", "a": "double"})  # noqa: F601 # E: Duplicate member "a" in record "Twice"  [koffi-decl]
+out_int = lib.func("void out_int(_Out_ int n)")  # E: Unexpected int type for an _Out_ parameter, expected a pointer or string type in C prototype "void out_int(_Out_ int n)"  [koffi-decl]
+
+
+@lib.function("labs", release_gil=False)
+def labs_kw(x: c.long) -> c.long: ...
+
+
+reveal_type(labs_kw)  # N: Revealed type is "koffi_typed.functions.Function[[x: int], int]"
+labs_kw(True)  # E: Argument 1 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool]
