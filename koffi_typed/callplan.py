@@ -29,8 +29,9 @@ from koffi_typed.converters.records import (
     lowering_applies,
 )
 from koffi_typed.converters.scalars import FloatConverter, IntConverter
+from koffi_typed.cparser import MAX_PARAMETERS
 from koffi_typed.datamodel import host_name
-from koffi_typed.declarations import MAX_PARAMETERS, Argument, FunctionInfo
+from koffi_typed.declarations import Argument, FunctionInfo
 from koffi_typed.errors import ParseError
 from koffi_typed.typesystem import Type, install_names_hook, is_integer, resolve_type
 

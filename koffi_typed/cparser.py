@@ -48,7 +48,8 @@ class Token:
 
 _EXCERPT: Final = 40  # characters of a token quoted in an error message
 MAX_NESTING: Final = 16  # function-pointer declarators inside one another
-MAX_PARSED_PARAMETERS: Final = 1024  # far above the 64 a function may have (checked later)
+MAX_PARAMETERS: Final = 64  # parameters a function may have (Koffi's limit; checked later)
+MAX_PARSED_PARAMETERS: Final = 1024  # far above MAX_PARAMETERS, so the later check says why
 
 
 def quote(text: str) -> str:

@@ -14,7 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from koffi_typed.cparser import CONVENTIONS, Prototype, parse_prototype, parse_type
+from koffi_typed.cparser import (
+    CONVENTIONS,
+    MAX_PARAMETERS,
+    Prototype,
+    parse_prototype,
+    parse_type,
+)
 from koffi_typed.errors import ParseError
 from koffi_typed.typehints import RecordNames, annotation_type
 from koffi_typed.typesystem import (
@@ -29,7 +35,6 @@ from koffi_typed.typesystem import (
 __all__ = ["Argument", "Direction", "FunctionInfo", "classic_declaration", "inout", "out",
            "parse_declaration", "proto", "prototype_info", "typed_declaration"]
 
-MAX_PARAMETERS = 64
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ What it adds on top of the annotations:
   of a later prototype accepts a Python callable of that signature.
 * Keyword arguments (``release_gil=False``, ``pack=1``) do not change what is typed.
 * Malformed prototypes, unknown C types, ``_Out_``/``_Inout_`` on a parameter that is not a
-  pointer or string, duplicate members of a dict-form record and record members whose
-  annotation is not a C type are errors (code ``koffi-decl``) on the string or the member,
-  where the runtime raises.
+  pointer or string, opaque types, prototypes and arrays by value, more than 64 parameters,
+  duplicate members of a dict-form record and record members whose annotation is not a C
+  type are errors (code ``koffi-decl``) on the string or the member, where the runtime
+  raises (``tests/test_typing.py`` compares the two verdicts over generated declarations).
 * ``bool`` given for a C integer or floating-point parameter of a declared function (a call,
   ``async_`` or ``acall``) is an error (code ``koffi-bool``): the runtime refuses it, although
   ``bool`` is an ``int`` to the type system.
@@ -99,7 +100,13 @@ from mypy.types import (
     get_proper_type,
 )
 
-from koffi_typed.cparser import Prototype, TypeExpr, parse_prototype, parse_type
+from koffi_typed.cparser import (
+    MAX_PARAMETERS,
+    Prototype,
+    TypeExpr,
+    parse_prototype,
+    parse_type,
+)
 from koffi_typed.errors import ParseError
 from koffi_typed.primitives import PRIMITIVES
 
@@ -271,6 +278,8 @@ class KoffiPlugin(Plugin):
         and returns a Python value (converted like a parameter)."""
         types: list[Type] = []
         kinds: list[ArgKind] = []
+        if len(proto.params) > MAX_PARAMETERS:
+            raise _CTypeError(f"Functions cannot have more than {MAX_PARAMETERS} parameters")
         for p in proto.params:
             types.append(self._c_type(ctx, p.type, param=not callback, direction=p.direction,
                                       depth=depth))
@@ -397,6 +406,9 @@ class KoffiPlugin(Plugin):
             except ParseError:
                 return AnyType(TypeOfAny.explicit)
             if any(s[0] == "[]" for s in target.suffixes):
+                if not stars:  # an array by value, as a parameter or a result
+                    raise _CTypeError(f"{name} is an array type: array types decay to "
+                                      "pointers in prototypes (C standard), use pointers")
                 return AnyType(TypeOfAny.explicit)
             inner = sum(1 for s in target.suffixes if s[0] == "*")
             if target.proto is not None:
@@ -410,6 +422,9 @@ class KoffiPlugin(Plugin):
         if kind == "enumeration" and not stars:
             _check_direction(name, direction)
             return api.named_generic_type("builtins.int", [])
+        if kind in ("opaque", "proto") and not stars:
+            raise _CTypeError(f"Type {name} cannot be passed or returned by value (maybe try "
+                              f"{name} *)")
         if stars > 1:
             elem = self._named(ctx, name, stars - 1, param=False, direction="in",
                                depth=depth)

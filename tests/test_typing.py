@@ -68,7 +68,9 @@ def test_pyright_sees_typed_declarations(tmp_path: Path) -> None:
 
 _PARAM_TYPES = ["int", "double", "float", "char", "int8_t", "uint64_t", "bool", "size_t",
                 "TcEnum", "TcPoint", "TcPoint *", "int *", "void *", "str", "const char *",
-                "char **", "TcIntP", "TcFn *", "int (*)(int)"]
+                "char **", "TcIntP", "TcFn *", "int (*)(int)", "TcFn", "TcOpaque",
+                "TcOpaque *", "TcArr", "TcArr *", "void", "str16", "char16_t *", "TcPoint **",
+                "long double", "TcEnum *", "const TcPoint *"]
 _DIRECTIONS = ["", "_In_ ", "_Out_ ", "_Inout_ "]
 _PRELUDE = '''\
 import koffi_typed as koffi
@@ -83,6 +85,8 @@ class TcPoint:
 koffi.enumeration("TcEnum", {"A": 1})
 koffi.alias("TcIntP", "int *")
 koffi.proto("int TcFn(int)")
+koffi.opaque("TcOpaque")
+koffi.alias("TcArr", "int [3]")
 lib = koffi.load("libc.so.6")
 '''
 
@@ -98,8 +102,9 @@ def _prelude_namespace() -> dict[str, Any]:
 
 
 def _declarations() -> list[tuple[str, str]]:
-    """(Python call, the C prototype it declares) over types x directions x forms: the string
-    form, the same with ``release_gil=False``, the classic form with the keyword."""
+    """(Python call, the C prototype it declares) over parameter types x directions x forms
+    (the string form, the same with ``release_gil=False``, the classic form with the
+    keyword), then the same types as results."""
     out = []
     for i, (t, d) in enumerate((t, d) for t in _PARAM_TYPES for d in _DIRECTIONS):
         param = f"{t.replace('(*)', '(*x)')}" if "(*)" in t else f"{t} x"
@@ -111,6 +116,10 @@ def _declarations() -> list[tuple[str, str]]:
             out.append((f"lib.func({proto!r}, release_gil=False)", proto))
         elif "(*)" not in t:
             out.append((f"lib.func('abs', 'void', [{d + t!r}], release_gil=False)", proto))
+    for i, t in enumerate(_PARAM_TYPES):  # the same types as results
+        proto = f"{t.replace('(*)', '(*abs(int x))')} " if "(*)" in t else f"{t} abs(int x)"
+        proto = proto.strip()
+        out.append((f"lib.func({proto!r}{', release_gil=False' if i % 2 else ''})", proto))
     return out
 
 

@@ -122,3 +122,4 @@ def labs_kw(x: c.long) -> c.long: ...
 
 reveal_type(labs_kw)  # N: Revealed type is "koffi_typed.functions.Function[[x: int], int]"
 labs_kw(True)  # E: Argument 1 is a bool, but the C parameter is an integer (koffi_typed refuses bool there; pass int(...))  [koffi-bool]
+too_many = lib.func("int many(int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int)")  # E: Functions cannot have more than 64 parameters in C prototype "int many(int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int,int)"  [koffi-decl]
