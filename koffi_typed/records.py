@@ -10,6 +10,7 @@ that reinterprets them, as in C.
 from __future__ import annotations
 
 import array
+import contextlib
 import inspect
 import linecache
 import sys
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import (
     Any,
     ClassVar,
+    ForwardRef,
     TypeVar,
     dataclass_transform,
     get_origin,
@@ -27,7 +29,7 @@ from koffi_typed import marshal
 from koffi_typed.bases import ZERO
 from koffi_typed.errors import Error, ParseError
 from koffi_typed.names import internal_prefix, verbatim
-from koffi_typed.typehints import RecordNames, annotation_type
+from koffi_typed.typehints import DEFINING, RecordNames, annotation_type
 from koffi_typed.typesystem import (
     FieldDecl,
     Type,
@@ -36,6 +38,7 @@ from koffi_typed.typesystem import (
     lookup,
     new_placeholder,
     register_name,
+    resolve_type,
     unregister_name,
 )
 
@@ -362,21 +365,28 @@ def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
                             f"{base.__name__}: C has no inheritance (declare a member of "
                             f"type {base.__name__} instead)")
     module_ns = dict(vars(sys.modules[cls.__module__])) if cls.__module__ in sys.modules else {}
-    env = {**module_ns, **namespace}
+    # the class's own name is a forward reference to the record being defined: in string
+    # annotations (``next: koffi.Ptr[Node]`` under ``from __future__ import annotations``)
+    # and in ``koffi.Ptr["Node"]`` when the C name differs
+    env = {**module_ns, **namespace, cls.__name__: ForwardRef(cls.__name__),
+           DEFINING: (cls.__name__, c_name)}
     annotations: dict[str, Any] = dict(inspect.get_annotations(cls))
     with _Definition(c_name, replace=True) as target:
         fields: list[FieldDecl] = []
         defaults: dict[str, object] = {}
         for member, ann in annotations.items():
             if isinstance(ann, str):
-                try:
-                    ann = eval(ann, env, RecordNames(env, {cls.__name__: cls}))
-                except NameError as exc:
-                    raise TypeError(f"{c_name}.{member}: cannot resolve annotation {ann!r} "
-                                    f"({exc}); use koffi.Ptr['Name'] for a forward "
-                                    "reference") from None
+                ann = _evaluate(c_name, member, ann, env)
+                if isinstance(ann, str) and not _is_c_type(ann):
+                    # a quoted annotation under the future import ('"koffi.Ptr[Node]"'); a
+                    # name Python does not know stays a C type string, for the parser to name
+                    with contextlib.suppress(NameError, SyntaxError):
+                        ann = eval(ann, env, RecordNames(env))
             if ann is ClassVar or get_origin(ann) is ClassVar:
                 continue
+            if isinstance(ann, ForwardRef) and ann.__forward_arg__ == cls.__name__:
+                raise TypeError(f"{c_name}.{member}: a record cannot contain itself by value "
+                                f"(use koffi.Ptr[{cls.__name__}] for a pointer to it)")
             fields.append(_member(c_name, member, ann, env))
             if member in cls.__dict__ and cls.__dict__[member] is not ZERO:
                 defaults[member] = cls.__dict__[member]
@@ -386,6 +396,23 @@ def _from_class(cls: type, *, union: bool, pack: int | None, name: str | None,
                       cls_name=cls.__name__, qualname=cls.__qualname__, module=cls.__module__,
                       bases=cls.__bases__, namespace=dict(cls.__dict__), metaclass=type(cls),
                       original=cls)
+
+
+def _evaluate(c_name: str, member: str, text: str, env: dict[str, Any]) -> Any:
+    """A string annotation evaluated as Python, in the class's namespace."""
+    try:
+        return eval(text, env, RecordNames(env))
+    except NameError as exc:
+        raise TypeError(f"{c_name}.{member}: cannot resolve annotation {text!r} ({exc}); use "
+                        "koffi.Ptr['Name'] for a forward reference") from None
+
+
+def _is_c_type(text: str) -> bool:
+    try:
+        resolve_type(text)
+    except (Error, TypeError, ValueError):
+        return False
+    return True
 
 
 def _member_items(members: object) -> list[tuple[str, object]]:

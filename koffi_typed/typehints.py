@@ -16,7 +16,12 @@ from koffi_typed.markers import Align, BitField
 from koffi_typed.pointer import Pointer
 from koffi_typed.typesystem import Type, lookup, make_pointer, opaque, resolve_type
 
-__all__ = ["RecordNames", "annotation_type", "forward_type", "is_record_class"]
+__all__ = ["DEFINING", "RecordNames", "annotation_type", "forward_type", "is_record_class"]
+
+#: Key of an annotation namespace (not an identifier, so no annotation can name it) holding
+#: ``(class name, C name)`` of the record class a decorator is building: its class name is a
+#: forward reference to that record, whatever its C name is.
+DEFINING = "<record class being defined>"
 
 
 def is_record_class(obj: object) -> bool:
@@ -51,6 +56,9 @@ def forward_type(name: str, namespace: Mapping[str, Any]) -> Type:
     """The type a forward reference names: registered name, record class, or a new opaque."""
     if not name.isidentifier():
         return resolve_type(name)
+    defining = namespace.get(DEFINING)
+    if defining is not None and name == defining[0]:
+        return lookup(defining[1]) or opaque(defining[1])
     found = lookup(name)
     if found is not None:
         return found
