@@ -16,6 +16,7 @@ from typing import Any
 
 from koffi_typed.cparser import (
     CONVENTIONS,
+    DIRECTIONS,
     MAX_PARAMETERS,
     Prototype,
     parse_prototype,
@@ -240,6 +241,12 @@ def _type_hints(fn: Callable[..., Any], namespace: dict[str, Any]) -> dict[str, 
     return typing.get_type_hints(fn, localns=localns, include_extras=True)
 
 
+def _qualifier(spec: str) -> str | None:
+    """The direction qualifier a C type string starts with (``_Out_ int *``), if any."""
+    words = spec.split(maxsplit=1)
+    return words[0] if words and words[0] in DIRECTIONS else None
+
+
 def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
     """A `FunctionInfo` from a typed ``def`` (``@lib.function``)."""
     if not inspect.isfunction(fn):
@@ -264,6 +271,14 @@ def typed_declaration(fn: Callable[..., Any], name: str | None) -> FunctionInfo:
             if isinstance(meta, Direction):
                 direction = meta.direction
                 ann = meta.type
+            elif isinstance(meta, str) and (qualifier := _qualifier(meta)) is not None:
+                # Annotated[Timeval, "_Out_ timeval *"]: the qualifier as in a prototype
+                spec = meta.strip()[len(qualifier):].strip()
+                if not spec:
+                    raise TypeError(f"{label}: parameter {pname!r}: {qualifier} needs a type "
+                                    f"after it ({meta!r})")
+                direction = DIRECTIONS[qualifier]
+                ann = typing.Annotated[ann.__origin__, spec]
         try:
             t = annotation_type(ann, namespace)[0]
         except (TypeError, ValueError) as exc:
