@@ -388,7 +388,8 @@ def _carriers(info: FunctionInfo) -> list[tuple[Any, Any]]:
         if host == "sysv_x64":
             later = placements[i + 1:-1]
             found.append((_sysv_carrier(label, t, placement, i == len(types) - 1,
-                                        any(p.stack_offset is not None for p in later)), None))
+                                        any(p.stack_offset is not None for p in later)),
+                          _sysv_remap(t, placement)))
             continue
         carrier = None
         if not host.startswith("riscv64"):
@@ -432,6 +433,17 @@ def _int128_carrier(host: str, placement: Any) -> Any:
     # `_slots`) and RISC-V (a register pair, 16-aligned on the stack): a 16-byte structure
     # of integers with libffi's alignment set to 16 goes where the integer goes
     return libffi.Opaque(16, 16, ctypes.c_uint64)
+
+
+def _sysv_remap(t: Type, placement: Any) -> list[tuple[int, int, int]] | None:
+    """Where the register eightbytes sit in the record when they do not simply cover it in
+    order: a padding-only eightbyte (NO_CLASS) travels in no register."""
+    if placement.kind != "reg" or [k for _, _, k in placement.pieces] == ["ldouble"]:
+        return None
+    offsets = [off for off, _, _ in placement.pieces]
+    if offsets == list(range(0, 8 * len(offsets), 8)) and 8 * len(offsets) >= t.size:
+        return None
+    return [(8 * j, off, min(8, t.size - off)) for j, off in enumerate(offsets)]
 
 
 def _sysv_carrier(label: str, t: Type, placement: Any, is_result: bool,

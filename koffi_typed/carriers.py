@@ -98,7 +98,10 @@ def ctypes_record(t: Type, label: str) -> Any:
 
 PIECE_CTYPES = {"int": ctypes.c_uint64, "double": ctypes.c_double, "float": ctypes.c_double,
                  "ldouble": ctypes.c_longdouble}  # X87 results come back in st0
-CLASS_CTYPES = {"INTEGER": ctypes.c_uint64, "SSE": ctypes.c_double}
+# On the stack a padding-only (NO_CLASS) eightbyte is just 8 bytes; as a word it asks libffi
+# for a register the plan does not need, which changes nothing once the plan says "stack".
+CLASS_CTYPES = {"INTEGER": ctypes.c_uint64, "SSE": ctypes.c_double,
+                "NO_CLASS": ctypes.c_uint64}
 
 
 def words_struct(name: str, types: list[Any], align16: bool = False) -> Any:

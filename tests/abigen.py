@@ -12,8 +12,9 @@ Targeted *families* (:func:`family_batch`, :func:`family_signatures`) add the sh
 the general records rarely produce and that ABIs treat specially: all-float records with
 array members (nested, packed, unions; 4–64 bytes) in registers and as the 9th+ float
 argument; packed records of 9–16 bytes with misaligned members followed by integer
-arguments; 9–16 records of 17–64 bytes in one call; plain ``char`` arguments and results
-over the target's whole range; ``__int128`` arguments and results among other integers.
+arguments; 9–16 records of 17–64 bytes in one call; records at the edges of GCC's System V
+rules (:func:`edge_records`); plain ``char`` arguments and results over the target's whole
+range; ``__int128`` arguments and results among other integers.
 Signature results are a checksum, the record itself (``give``), or a ``char`` /
 ``__int128`` derived from the checksum.
 """
@@ -278,10 +279,50 @@ def big_records(draw: st.DrawFn, prefix: str, count: int) -> list[Record]:
 
 
 @st.composite
+def edge_records(draw: st.DrawFn, prefix: str, count: int) -> list[Record]:
+    """Records at the edges of GCC's System V classification, with what they hold:
+
+    - a union with a bitfield member, placed in a struct at an offset (an explicit member
+      alignment of 1, 2 or 4 under ``#pragma pack``) that may misalign the bitfield's
+      integer mode: GCC classifies such a struct MEMORY;
+    - a small record over-aligned to 16 (an explicit member alignment), whose second
+      eightbyte is padding only (NO_CLASS: it takes no register).
+    """
+    ints = ["int8_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t"]
+    records: list[Record] = []
+    while len(records) < count:
+        n = len(records)
+        if draw(st.booleans()):
+            itype = draw(st.sampled_from(ints))
+            width = draw(st.integers(1, {"int8_t": 8, "uint16_t": 16, "int32_t": 32,
+                                         "uint32_t": 32}.get(itype, 64)))
+            union = Record(f"{prefix}{n}u", "union", draw(st.sampled_from([None, 1, 2])),
+                           (Member("bitfield", itype, bits=width),
+                            *([Member("prim", draw(st.sampled_from(ints)))]
+                              if draw(st.booleans()) else [])))
+            head = Member("bitfield", draw(st.sampled_from(["int32_t", "uint16_t"])),
+                          bits=draw(st.integers(1, 15)))
+            placed = Member("record", union.name, align=draw(st.sampled_from([1, 2, 4, 8])))
+            tail = [Member("bitfield", "uint16_t", bits=draw(st.integers(1, 16)))] \
+                if draw(st.booleans()) else []
+            records += [union, Record(f"{prefix}{n}", "struct", None, (head, placed, *tail))]
+        else:
+            inner = Record(f"{prefix}{n}i", draw(st.sampled_from(["struct", "union"])), None,
+                           tuple(draw(st.lists(st.sampled_from(
+                               [Member("prim", t) for t in ("int8_t", "int32_t", "float",
+                                                            "double", "int64_t")]
+                               + [Member("bitfield", "int8_t", bits=5)]),
+                               min_size=1, max_size=2))))
+            records += [inner, Record(f"{prefix}{n}", draw(st.sampled_from(["struct", "union"])),
+                                      None, (Member("record", inner.name, align=16),))]
+    return records
+
+
+@st.composite
 def family_batch(draw: st.DrawFn) -> list[Record]:
     """The records of the targeted families, one batch."""
     return (draw(float_records("F", 10)) + draw(packed_records("P", 6))
-            + draw(big_records("B", 4)))
+            + draw(big_records("B", 4)) + draw(edge_records("G", 6)))
 
 
 def family_signatures(batch: Sequence[Record], rnd: random.Random) -> list[Signature]:
@@ -306,6 +347,11 @@ def family_signatures(batch: Sequence[Record], rnd: random.Random) -> list[Signa
             add(n, "R" + "d" * 9 + "i" * 7 + "c")
             add(n, "i" * 7 + "R" + "i", "R")
             add(n, "R" + "i" * rnd.randint(0, 7) + "Rd", fixed=1)
+        elif n.startswith("G"):
+            add(n, "R")
+            add(n, "R", "R")
+            add(n, "i" * rnd.randint(4, 6) + "d" * rnd.randint(6, 8) + "RiR", "R")
+            add(n, "i" * 8 + "d" * 8 + "RRi")
         else:
             add(n, "R" * rnd.randint(9, 16))           # many large records by value
             add(n, "i" + "R" * rnd.randint(9, 16) + "d")

@@ -77,6 +77,14 @@ FIXED: list[Record] = [
     Record("Aligned16", "struct", None, (Member("prim", "int64_t", align=16), _m("int32_t"))),
     Record("Packed8x12", "struct", 1, (Member("prim", "int32_t", align=8), _m("int32_t"),
                                        _m("int32_t"))),
+    # a union's bitfield is an integer of its width's mode to GCC: misaligned, MEMORY
+    Record("PkU32", "union", 1, (Member("bitfield", "uint64_t", bits=32),)),
+    Record("HoldsPkU", "struct", None, (Member("bitfield", "int32_t", bits=15),
+                                        Member("record", "PkU32", align=2),
+                                        Member("bitfield", "uint16_t", bits=6))),
+    # over-aligned to 16: the second eightbyte is padding only (NO_CLASS, no register)
+    Record("Short16", "union", None, (Member("record", "Short1", align=16),)),
+    Record("Dbl16", "struct", None, (Member("prim", "double", align=16),)),
 ]
 
 

@@ -252,11 +252,13 @@ def describe(batch: Sequence[Record], sig: abigen.Signature) -> str:
 
 @settings(max_examples=N_BATCHES, derandomize=True, database=None, deadline=None,
           phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-@given(batch=abigen.batches(BATCH), rnd=st.randoms(use_true_random=False))
-def test_by_value_host(batch: list[Record], rnd: random.Random) -> None:
+@given(batch=abigen.batches(BATCH), seed=st.integers(0, 2**32 - 1))
+def test_by_value_host(batch: list[Record], seed: int) -> None:
+    # a plain Random, as for the families: values drawn from hypothesis' own stream can
+    # overrun it, and hypothesis then drops the example silently halfway through its calls
     if not START[0]:
         START[0] = time.monotonic()
-    run_batch(batch, rnd)
+    run_batch(batch, random.Random(seed))
 
 
 @settings(max_examples=N_FAMILY_BATCHES, derandomize=True, database=None, deadline=None,
@@ -283,6 +285,7 @@ def test_summary() -> None:
     (cbuild.cache_dir() / "abi-diff-counts.json").write_text(json.dumps(
         {"koffi": dict(k), "ctypes": dict(t), "signatures": n}))
     assert n >= 150 or N_BATCHES * BATCH * 4 < 150
+    assert sum(k.values()) == n, f"{n - sum(k.values())} signatures never ran: {line}"
     assert not FAILURES, "\n\n".join(FAILURES)
     assert k["wrong"] == 0 and k["crash"] == 0, line
 

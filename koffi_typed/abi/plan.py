@@ -188,8 +188,9 @@ def record_fields(t: Type) -> list[tuple[FieldDecl, int]]:
 @dataclass(frozen=True)
 class Leaf:
     """A scalar inside an aggregate: byte ``offset`` from the outermost value, ``size``,
-    ``kind`` (as `scalar_kind`, or ``'bits'``), bit range for bitfields, and whether a union
-    lies on the path to it."""
+    ``kind`` (as `scalar_kind`, or ``'bits'``), bit range for bitfields, whether a union
+    lies on the path to it, and whether it is a bitfield member of a union itself (GCC
+    classifies those as an integer of their width's mode, which must be aligned)."""
 
     offset: int
     size: int
@@ -197,6 +198,7 @@ class Leaf:
     bit_start: int
     bit_width: int
     in_union: bool = False
+    union_bitfield: bool = False
 
 
 def leaves(t: Type, base: int = 0, in_union: bool = False) -> list[Leaf]:
@@ -218,7 +220,8 @@ def leaves(t: Type, base: int = 0, in_union: bool = False) -> list[Leaf]:
             if f.bits == 0:
                 continue
             start = base * 8 + bitpos
-            out.append(Leaf(start // 8, bitfield_unit(f.bits), "bits", start, f.bits, union))
+            out.append(Leaf(start // 8, bitfield_unit(f.bits), "bits", start, f.bits, union,
+                            t.primitive == "Union"))
             continue
         out.extend(leaves(f.type, base + bitpos // 8, union))
     return out

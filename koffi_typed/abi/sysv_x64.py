@@ -1,9 +1,11 @@
 """System V AMD64 psABI (Linux, BSD and macOS on x86-64): LP64, GCC record layout.
 
 Classification follows GCC 12 (``classify_argument`` in ``i386.cc``): aggregates over 16
-bytes and aggregates with a misaligned scalar are MEMORY; otherwise every eightbyte merges
-the classes of the scalars (and bitfields, always INTEGER) that touch it, union members all
-starting at the union's offset. An argument goes in registers only if all its eightbytes
+bytes and aggregates with a misaligned scalar (or a misaligned bitfield member of a union,
+which GCC classifies as an integer of its width's mode) are MEMORY; otherwise every eightbyte
+merges the classes of the scalars (and bitfields, always INTEGER) that touch it, union members
+all starting at the union's offset. Eightbytes that hold only padding are NO_CLASS and take no
+register. An argument goes in registers only if all its eightbytes
 fit in what is left; otherwise it goes on the stack whole and the registers stay free.
 """
 
@@ -67,6 +69,11 @@ def eightbytes(t: Type) -> tuple[tuple[str, ...] | None, str]:
 
     for leaf in leaves(t):
         if leaf.kind == "bits":
+            if leaf.union_bitfield and leaf.bit_start % (leaf.size * 8):
+                # GCC classifies a union's bitfield as an integer of its width's mode at the
+                # union's offset, not as a bit range: misaligned, it is MEMORY
+                return None, (f"bitfield of {leaf.bit_width} bits in a union at bit "
+                              f"{leaf.bit_start} is unaligned → MEMORY")
             lo = leaf.bit_start // 64
             hi = (leaf.bit_start + leaf.bit_width - 1) // 64
             for i in range(lo, hi + 1):

@@ -82,9 +82,13 @@ class LoweredArgument:
             self.splat = True
             self.padded = max(size, max(off for off, _ in self.pieces) + 8)
             self.ctype: Any = None
-            # eightbytes are contiguous from offset 0: one unpack reads them all
-            self.unpack = struct.Struct("<" + "".join(
-                "Q" if ctype is ctypes.c_uint64 else "d" for _, ctype in self.pieces))
+            # one unpack reads every eightbyte that goes in a register (padding-only ones,
+            # NO_CLASS, take none and are skipped)
+            layout, pos = "<", 0
+            for off, ctype in self.pieces:
+                layout += "x" * (off - pos) + ("Q" if ctype is ctypes.c_uint64 else "d")
+                pos = off + 8
+            self.unpack = struct.Struct(layout)
             self.wrappers = [ctype for _, ctype in self.pieces]
         elif kind == "stack" and placement.classes and "MEMORY" not in placement.classes:
             # registers ran out: the same eightbytes, which libffi also puts on the stack
@@ -235,6 +239,13 @@ class LoweredResult:
                                        [PIECE_CTYPES[k] for _, _, k in placement.pieces])
         else:
             raise NotImplementedError(f"{label}: cannot return {t.name} ({placement.kind})")
+        # where each returned eightbyte goes in the record, when not simply in order from 0
+        # (a padding-only eightbyte, NO_CLASS, comes back in no register)
+        offsets = [off for off, _, _ in placement.pieces] if placement.kind == "reg" else []
+        self.spread: list[int] | None = None
+        if offsets and (offsets != list(range(0, 8 * len(offsets), 8))
+                        or 8 * len(offsets) < t.size) and self.ctype is not _RawLongDouble:
+            self.spread = offsets
 
     def buffer(self) -> Any:
         """A zeroed buffer for the callee to write a MEMORY result into."""
@@ -244,13 +255,20 @@ class LoweredResult:
         """Statements returning the record held by ``raw`` (the structure of eightbytes, or
         the hidden-pointer buffer): a flat record is unpacked straight into a new instance."""
         flat = flat_record(self.type)
-        if flat is None:
+        if flat is None or self.spread is not None:
             return [f"return _r({raw})"]
         env.update(_RK=flat.cls, _RS=flat.struct, _new=object.__new__)
         return ["o = _new(_RK)", f"{flat.targets('o')}= _RS.unpack_from({raw})", "return o"]
 
     def result(self, raw: Any) -> object:
-        return self.codec.decode(bytes(raw)[: self.type.size], 0)
+        data = bytes(raw)
+        if self.spread is not None:
+            size = self.type.size
+            spread = bytearray(max(size, self.spread[-1] + 8))
+            for j, off in enumerate(self.spread):
+                spread[off:off + 8] = data[8 * j:8 * j + 8]
+            data = bytes(spread)
+        return self.codec.decode(data[: self.type.size], 0)
 
 
 # ---------------------------------------------------------------------------- carried values
