@@ -59,7 +59,9 @@ def quote(text: str) -> str:
     return repr(text)
 
 
-_TOKEN_RE: Final = re.compile(r"\s*(?:([^\W\d]\w*)|(\d\w*)|(\.\.\.|[*!\[\](),;]))")
+# C's white space only (not Python's: U+2028, U+0085 and the like are no separators in C)
+_SPACE: Final = " \t\n\r\f\v"
+_TOKEN_RE: Final = re.compile(r"[ \t\n\r\f\v]*(?:([^\W\d]\w*)|(\d\w*)|(\.\.\.|[*!\[\](),;]))")
 
 
 def next_token(text: str, i: int) -> Token:
@@ -67,7 +69,7 @@ def next_token(text: str, i: int) -> Token:
     no token starts with raises `ParseError` right there."""
     m = _TOKEN_RE.match(text, i)
     if m is None:
-        while i < len(text) and text[i].isspace():
+        while i < len(text) and text[i] in _SPACE:
             i += 1
         if i >= len(text):
             return Token("end", "", len(text))

@@ -104,3 +104,25 @@ def test_short_declarations_keep_the_whole_text() -> None:
     with pytest.raises(koffi.ParseError) as info:
         koffi.type("int * @")
     assert str(info.value).splitlines()[1:] == ["    int * @", "          ^"]
+
+
+NOT_C_SPACE = ["\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e", "\x1f", "\u00a0", "\u3000"]
+
+
+@pytest.mark.parametrize("bad", BAD + NOT_C_SPACE)
+@pytest.mark.parametrize("where", ["proto", "type"])
+def test_every_bad_character_fails_where_it_is(bad: str, where: str) -> None:
+    """Characters C does not separate tokens with (Python's other white space included) are
+    refused at their position, not skipped."""
+    if where == "proto":
+        text = "int f(" + bad + "int a, int b)"
+        at = 6
+        call = koffi.proto
+    else:
+        text = "int " + bad + "*"
+        at = 4
+        call = koffi.type
+    with pytest.raises(koffi.ParseError) as info:
+        call(text)
+    assert info.value.pos == at, (info.value.pos, str(info.value))
+    _check(info.value, text)
