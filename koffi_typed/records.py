@@ -310,10 +310,25 @@ def _build(name: str | None, fields: list[FieldDecl], defaults: dict[str, object
     ns["__module__"] = module
     ns["__qualname__"] = qualname
     new_cls: type = metaclass(cls_name, bases, ns)
+    if not union:
+        _unmangle_private_slots(new_cls, cls_name, [f.name for f in public])
     if original is not None:
         _rebind_class_cells(ns, original, new_cls)
     t._set("python_class", new_cls)
     return new_cls
+
+
+def _unmangle_private_slots(cls: type, cls_name: str, names: list[str]) -> None:
+    """Make members named ``__x`` reachable as ``__x``: ``type()`` stores such a slot under
+    the mangled name ``_Cls__x``, as a class body would, but a record member is a C name that
+    code outside the class reads and writes verbatim."""
+    stripped = cls_name.lstrip("_")
+    for name in names:
+        if not name.startswith("__") or name.endswith("__") or not stripped:
+            continue
+        slot = vars(cls).get(f"_{stripped}{name}")
+        if slot is not None and name not in vars(cls):
+            setattr(cls, name, property(slot.__get__, slot.__set__, slot.__delete__))
 
 
 class _Definition:

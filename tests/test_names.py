@@ -81,6 +81,7 @@ def _record(names: list[str], union: bool = False) -> Any:
 @example(names=["ｓｅｌｆ", "self", "ｉｎ"])
 @example(names=["_kself", "_ｋｓｅｌｆ", "from_buffer"])
 @example(names=["in", "_km0", "_ｋｍ０"])
+@example(names=["__a", "__y1Ldb", "__b_"])  # type() mangles such slot names: _Hostile1__a
 def test_member_names_never_change_a_record(lib: koffi.Library, names: list[str]) -> None:
     T = _record(names)
     koffi.alias(f"HT{_counter[0]}", T)
