@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -19,31 +20,40 @@ def lib(c_library: Callable[[str], Path]) -> koffi.Library:
     return koffi.load(c_library("safety"))
 
 
-def _ticks_during(call: Callable[[], object]) -> int:
-    """How many times another Python thread ran its loop while ``call`` ran."""
-    ticks = 0
+def _longest_pause(call: Callable[[], object]) -> float:
+    """The longest time, in seconds, another Python thread could not run while ``call`` ran.
+
+    Counting the other thread's loops is timing-sensitive: the interpreter may switch
+    threads in the Python code just before or after the C call. The longest gap
+    between two of its loops is not: a C call that keeps the GIL for 300 ms leaves a
+    gap of at least 300 ms, one that releases it leaves none.
+    """
+    stamps: list[float] = []
     stop = threading.Event()
+    started = threading.Event()
 
     def spin() -> None:
-        nonlocal ticks
+        started.set()
         while not stop.is_set():
-            ticks += 1
+            stamps.append(time.monotonic())
             time.sleep(0)
 
     thread = threading.Thread(target=spin)
     thread.start()
+    started.wait()
     time.sleep(0.05)
-    before = ticks
+    begin = time.monotonic()
     call()
-    during = ticks - before
+    end = time.monotonic()
     stop.set()
     thread.join()
-    return during
+    inside = [begin] + [t for t in stamps if begin < t < end] + [end]
+    return max(b - a for a, b in itertools.pairwise(inside))
 
 
 def test_calls_release_the_gil_by_default(lib: koffi.Library) -> None:
     slow = lib.func("int SleepThenAdd(int ms, int a, int b)")
-    assert _ticks_during(lambda: slow(300, 1, 2)) > 10
+    assert _longest_pause(lambda: slow(300, 1, 2)) < 0.15
 
 
 @pytest.mark.parametrize("form", ["func", "classic", "typed"])
@@ -57,7 +67,7 @@ def test_release_gil_false_keeps_it(lib: koffi.Library, form: str) -> None:
         def SleepThenAdd(ms: c.int, a: c.int, b: c.int) -> c.int: ...
         slow = SleepThenAdd
     results: list[Any] = []
-    assert _ticks_during(lambda: results.append(slow(300, 1, 2))) <= 1
+    assert _longest_pause(lambda: results.append(slow(300, 1, 2))) >= 0.29
     assert results == [3]
     assert slow(0, 2, 3) == 5
     with pytest.raises(OverflowError, match=r"SleepThenAdd\(\): argument"):
