@@ -262,11 +262,11 @@ def test_unload_waits_for_calls_in_flight(path: Path) -> None:
         lib = koffi.load({str(path)!r})
         slow = lib.func("int SleepThenAdd(int ms, int a, int b)")
         results = []
-        threads = [threading.Thread(target=lambda: results.append(slow(400, 1, 2)))
+        threads = [threading.Thread(target=lambda: results.append(slow(1000, 1, 2)))
                    for _ in range(4)]
         for t in threads:
             t.start()
-        time.sleep(0.1)
+        time.sleep(0.3)
         lib.unload()                       # while four calls sleep inside the library
         for t in threads:
             t.join()
@@ -276,10 +276,12 @@ def test_unload_waits_for_calls_in_flight(path: Path) -> None:
         except koffi.Error as exc:
             print("refused after unload:", exc)
         with koffi.load({str(path)!r}) as lib2:
-            future = lib2.func("int SleepThenAdd(int ms, int a, int b)").async_(400, 2, 3)
-            time.sleep(0.1)
+            future = lib2.func("int SleepThenAdd(int ms, int a, int b)").async_(1000, 2, 3)
+            time.sleep(0.3)
         print("async:", future.result())
-        time.sleep(0.1)
+        deadline = time.monotonic() + 5   # the close follows the result by a moment
+        while {str(path)!r} in open("/proc/self/maps").read() and time.monotonic() < deadline:
+            time.sleep(0.01)
         print("mapped:", {str(path)!r} in open("/proc/self/maps").read())
     """)
     assert "refused after unload" in out and "async: 5" in out, out
