@@ -13,7 +13,7 @@ import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, overload
 
 from koffi_typed import settings
 from koffi_typed.cparser import RESERVED_WORDS, Prototype, TypeExpr, parse_type, quote
@@ -481,7 +481,9 @@ def _check_element(ref: Type, what: str) -> None:
 def make_array(ref: Type, length: int, hint: str | None = None, *,
                counted_by: str | None = None) -> Type:
     """The (interned) fixed-size array type of ``length`` elements of ``ref``."""
-    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+    if not isinstance(length, int) or isinstance(length, bool):
+        raise TypeError(f"Array length must be an int, not {type(length).__name__}")
+    if length <= 0:
         raise ValueError("Array length must be positive and non-zero")
     _check_element(ref, "an array element")
     if hint is None:
@@ -542,12 +544,18 @@ def pointer(*args: object, counted_by: str | None = None) -> Type:
     """``pointer(spec, count=1)`` or ``pointer(name, spec, count=1)``: a pointer type.
 
     ``count`` adds that many levels (1–4). With a name, a new named type is registered.
-    ``counted_by`` names the integer member holding the element count (record members only).
+    ``counted_by`` names the integer member holding the element count (record members only);
+    Koffi's positional spelling ``pointer(name, spec, "n")`` means the same.
     """
     name: str | None = None
     rest = list(args)
     if len(rest) >= 2 and isinstance(rest[0], str) and not isinstance(rest[1], int):
         name = rest.pop(0)  # type: ignore[assignment]
+    if name is not None and len(rest) == 2 and isinstance(rest[1], str):
+        if counted_by is not None:
+            raise TypeError("pointer() got the counting member twice (positional and "
+                            "counted_by=)")
+        counted_by = rest.pop()  # type: ignore[assignment]
     if not rest or len(rest) > 2:
         raise TypeError("pointer() takes (spec, count=1) or (name, spec, count=1)")
     count = rest[1] if len(rest) == 2 else 1
@@ -563,13 +571,36 @@ def pointer(*args: object, counted_by: str | None = None) -> Type:
     return t
 
 
+@overload
 def array(spec: object, length: int, hint: str | None = None, *,
-          counted_by: str | None = None) -> Type:
+          counted_by: str | None = None) -> Type: ...
+@overload
+def array(spec: object, length: str, hint: int, hint_: str | None = None) -> Type: ...
+def array(spec: object, length: int | str, hint: str | int | None = None,
+          hint_: str | None = None, *, counted_by: str | None = None) -> Type:
     """Fixed array type; with ``counted_by`` a flexible array whose count is another member.
 
     A flexible array reserves room for ``length`` elements (Koffi's rule) and its element
     count is read from, and written to, the integer member named by ``counted_by``.
+    Koffi's positional spelling ``array(spec, "n", max_length, hint=None)`` means
+    ``array(spec, max_length, hint, counted_by="n")``.
     """
+    if isinstance(length, str):
+        if counted_by is not None:
+            raise TypeError("array() got the counting member twice (positional and "
+                            "counted_by=)")
+        if hint is None:
+            raise TypeError(f"Missing maxLen argument: array(spec, {length!r}, max_length) "
+                            "needs the number of elements to reserve")
+        if not isinstance(hint, int) or isinstance(hint, bool):
+            raise TypeError("array(spec, counted_by, max_length): max_length must be an "
+                            f"int, not {type(hint).__name__}")
+        return make_array(resolve_type(spec), hint, hint_, counted_by=length)
+    if hint_ is not None:
+        raise TypeError("array() takes (spec, length, hint=None) or Koffi's (spec, "
+                        "counted_by, max_length, hint=None)")
+    if hint is not None and not isinstance(hint, str):
+        raise TypeError(f"array() hint must be a str, not {type(hint).__name__}")
     return make_array(resolve_type(spec), length, hint, counted_by=counted_by)
 
 

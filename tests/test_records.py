@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import koffi_typed as koffi
 from koffi_typed import c, typesystem
@@ -484,3 +486,62 @@ def test_bad_class_annotations() -> None:
             x: "Undefined"  # type: ignore[name-defined]  # noqa: F821
 
     assert typesystem.lookup("BadInt") is None
+
+
+# Koffi's positional spellings: array(spec, "n", max_length, hint) and pointer(name, spec, "n")
+_ELEMENTS = ["int8_t", "uint8_t", "int16_t", "int32_t", "uint32_t", "int64_t", "float",
+             "double"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(elem=st.sampled_from(_ELEMENTS), length=st.integers(1, 40),
+       hint=st.sampled_from([None, "Array", "Typed", "typed"]),
+       counter=st.sampled_from(["n", "count", "len_", "N2"]))
+def test_koffi_positional_flexible_array_is_the_keyword_one(
+        elem: str, length: int, hint: str | None, counter: str) -> None:
+    positional = (koffi.array(elem, counter, length) if hint is None
+                  else koffi.array(elem, counter, length, hint))
+    keyword = koffi.array(elem, length, hint, counted_by=counter)
+    assert positional is keyword
+    assert (positional.length, positional.counted_by) == (length, counter)
+
+
+def test_koffi_positional_flexible_array_round_trips_through_c(lib: ctypes.CDLL) -> None:
+    KFlex = koffi.struct("KoffiFlex", {"count": "int32_t",
+                                      "items": koffi.array("int32_t", "count", 8)})
+    assert koffi.sizeof(KFlex) == koffi.sizeof(Flex)
+    assert c_fill(lib, "flex", KFlex).items == [10, 20, 30]
+    assert c_check(lib, "flex", KFlex(items=[-1, -2]))
+    with pytest.raises(ValueError, match="mismatched dynamic length between 'count'"):
+        bytes(KFlex(count=5, items=[1]))
+
+
+def test_koffi_positional_counted_pointer() -> None:
+    named = koffi.pointer("KCountedInts", "int32_t", "n")
+    assert named.name == "KCountedInts" and named.ref is koffi.type("int32_t")
+    assert named.counted_by == "n"
+    Holder = koffi.struct("KCountHolder", {"n": "int32_t", "values": named})
+    p = koffi.alloc(Holder, 1)
+    koffi.encode(p, Holder, Holder(values=[4, 5, 6]))
+    back = koffi.decode(p, Holder)
+    assert back.n == 3 and back.values == [4, 5, 6]
+
+
+@pytest.mark.parametrize(("make", "error", "message"), [
+    (lambda: koffi.array("int", "n"), TypeError, "Missing maxLen argument"),
+    (lambda: koffi.array("int", "n", "8"), TypeError, "max_length must be an int, not str"),
+    (lambda: koffi.array("int", "n", True), TypeError, "max_length must be an int, not bool"),
+    (lambda: koffi.array("int", "n", 0), ValueError, "positive and non-zero"),
+    (lambda: koffi.array("int", "n", 4, counted_by="m"), TypeError, "counting member twice"),
+    (lambda: koffi.array("int", 4, "Array", "Typed"), TypeError, "takes"),
+    (lambda: koffi.array("int", 4, 8), TypeError, "hint must be a str, not int"),
+    (lambda: koffi.array("int", 2.0), TypeError, "must be an int, not float"),
+    (lambda: koffi.array("int", True), TypeError, "must be an int, not bool"),
+    (lambda: koffi.array("int", None), TypeError, "must be an int, not NoneType"),
+    (lambda: koffi.pointer("KP2", "int", "n", counted_by="m"), TypeError,
+     "counting member twice"),
+])
+def test_koffi_positional_spelling_misuse(make: Callable[[], object], error: type,
+                                         message: str) -> None:
+    with pytest.raises(error, match=message):
+        make()
