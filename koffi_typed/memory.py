@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from typing import Any
+from typing import Any, cast, overload
 
 from koffi_typed import heap, marshal, probe
 from koffi_typed._codec import encode_text, fit_text
@@ -92,6 +92,21 @@ def _at_once(nbytes: int) -> int:
     return nbytes
 
 
+class _NotGiven:
+    """The default of parameters whose absence matters (Koffi's positional spellings)."""
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_MISSING: Any = _NotGiven()
+
+
+def _offset(offset: object) -> int:
+    """``offset`` as given (`_region` checks it), 0 when not given."""
+    return 0 if offset is _MISSING else cast(int, offset)
+
+
 def _count(count: object) -> int | None:
     if count is None:
         return None
@@ -166,32 +181,40 @@ def _string_at(address: int, t: Type) -> str | None:
                        "surrogateescape" if unit == 1 else "replace")
 
 
-def decode(ref: object, spec: object, count: int | None = None, offset: int = 0) -> Any:
+@overload
+def decode(ref: object, spec: object, count: int | None = None, offset: int = 0) -> Any: ...
+@overload
+def decode(ref: object, offset: int, spec: object, count: int | None = None, /) -> Any: ...
+def decode(ref: object, spec: object, count: object = None, offset: object = _MISSING) -> Any:
     """Read C memory: one value of ``spec``, or ``count`` of them (a list; a str for char
     types; a negative count stops at the first zero element).
 
-    ``ref`` is a `Pointer`, an address or a buffer; ``offset`` is in bytes.
+    ``ref`` is a `Pointer`, an address or a buffer; ``offset`` is in bytes. Koffi's
+    spelling with the offset second, ``decode(ref, offset, spec, count=None)``, works too.
     """
-    if type(ref) is Pointer and count is None and not offset and ref.block is None:
+    if type(ref) is Pointer and count is None and offset is _MISSING and ref.block is None:
         read = _scalar_readers.get(spec) if type(spec) is str else None
         if read is not None and NULL_PAGE <= ref.address < _SPACE_END and not (
                 _freed and freed_block(ref.address, 8)):
             return read(_SPACE, ref.address)[0]
+    if type(spec) is int:  # Koffi's decode(ref, offset, type, len)
+        spec, count, offset = count, None if offset is _MISSING else offset, spec
+    at = _offset(offset)
     t = resolve_type(spec)
     n = _count(count)
     keep: list[object] = []
     if t.primitive == "Prototype":
-        region = _region(ref, offset, 0, keep)
+        region = _region(ref, at, 0, keep)
         return function_at(region.address, prototype_info(t))
     if n is None:
-        region = _region(ref, offset, t.size, keep)
+        region = _region(ref, at, t.size, keep)
         if t.primitive in ("String", "String16", "String32"):
             return _string_at(_POINTER.unpack(ctypes.string_at(region.address, t.size))[0],
                               t)
         return marshal.codec_for(t).decode(ctypes.string_at(region.address, t.size), 0)
     if n < 0:
-        n = _terminated_count(_region(ref, offset, t.size, keep), t)
-    region = _region(ref, offset, _at_once(t.size * n), keep)
+        n = _terminated_count(_region(ref, at, t.size, keep), t)
+    region = _region(ref, at, _at_once(t.size * n), keep)
     data = ctypes.string_at(region.address, t.size * n)
     if t.name in _CHAR_TYPES and t._prim is not None:
         encoding = {1: "utf-8", 2: "utf-16-le", 4: "utf-32-le"}[t.size]
@@ -199,11 +222,28 @@ def decode(ref: object, spec: object, count: int | None = None, offset: int = 0)
     return marshal.codec_for(t).decode_array(data, 0, n)
 
 
+@overload
 def encode(ref: object, spec: object, value: object, count: int | None = None,
-           offset: int = 0) -> None:
-    """Write ``value`` (``count`` values when given) as ``spec`` into C memory at ``ref``."""
+           offset: int = 0) -> None: ...
+@overload
+def encode(ref: object, offset: int, spec: object, value: object,
+           count: int | None = None, /) -> None: ...
+def encode(ref: object, spec: object, value: object = _MISSING, count: object = _MISSING,
+           offset: object = _MISSING) -> None:
+    """Write ``value`` (``count`` values when given) as ``spec`` into C memory at ``ref``.
+
+    Koffi's spelling with the offset second, ``encode(ref, offset, spec, value,
+    count=None)``, works too.
+    """
+    if type(spec) is int:  # Koffi's encode(ref, offset, type, value, len)
+        if count is _MISSING:
+            raise TypeError("encode(ref, offset, spec, value): missing the value")
+        spec, value, count, offset = value, count, None if offset is _MISSING else offset, spec
+    elif value is _MISSING:
+        raise TypeError("encode() missing 1 required positional argument: 'value'")
+    at = _offset(offset)
     t = resolve_type(spec)
-    count = _count(count)
+    count = _count(None if count is _MISSING else count)
     keep: list[object] = []
     if count is None:
         data = marshal.to_bytes(t, value, keep)
@@ -222,13 +262,13 @@ def encode(ref: object, spec: object, value: object, count: int | None = None,
         if len(items) > n:
             raise ValueError(f"encode(): {len(items)} values do not fit in {n} elements")
         total = _at_once(t.size * n)
-        _region(ref, offset, total, [], write=True)  # before encoding: the count fits
+        _region(ref, at, total, [], write=True)  # before encoding: the count fits
         codec = marshal.codec_for(t)
         buf = bytearray(t.size * len(items))  # the rest is zeroed in place
         for i, item in enumerate(items):
             codec.encode(buf, i * t.size, item, keep)
         data = bytes(buf)
-    region = _region(ref, offset, total, keep, write=True)
+    region = _region(ref, at, total, keep, write=True)
     ctypes.memmove(region.address, data, len(data))
     if total > len(data):
         ctypes.memset(region.address + len(data), 0, total - len(data))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -312,3 +313,83 @@ def test_as_with_a_bare_address_at_call_time(lib: koffi.Library) -> None:
         read(address, 0)  # a bare int only for void * or through as_
     with pytest.raises(OverflowError, match="out of range for an address"):
         read(koffi.as_(-8, "int32_t *"), 0)
+
+
+# ------------------------------------------------ decode/encode with the offset second
+
+_SCALARS_K = {"int8_t": "b", "uint8_t": "B", "int16_t": "h", "uint16_t": "H",
+              "int32_t": "i", "uint32_t": "I", "int64_t": "q", "uint64_t": "Q",
+              "float": "f", "double": "d"}
+
+
+@st.composite
+def _placed_values(draw: st.DrawFn) -> tuple[str, int, int | None, list[Any]]:
+    spec = draw(st.sampled_from(sorted(_SCALARS_K)))
+    code = _SCALARS_K[spec]
+    size = struct.calcsize(code)
+    if code in "fd":
+        element = st.floats(width=32 if code == "f" else 64, allow_nan=False)
+    else:
+        bits = size * 8
+        element = (st.integers(0, 2**bits - 1) if code.isupper()
+                   else st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+    skip = draw(st.integers(0, 6))
+    count = draw(st.one_of(st.none(), st.integers(0, 6)))
+    values = draw(st.lists(element, min_size=max(count or 0, 1), max_size=max(count or 0, 1)))
+    return spec, skip * size, count, values
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=_placed_values(), as_pointer=st.booleans())
+def test_koffi_offset_second_spelling(case: tuple[str, int, int | None, list[Any]],
+                                      as_pointer: bool) -> None:
+    """Koffi's ``decode(ref, offset, type[, len])`` and ``encode(ref, offset, type, value
+    [, len])`` read and write what the keyword spelling does, checked through C's memcpy."""
+    spec, offset, count, values = case
+    code = _SCALARS_K[spec]
+    libc = koffi.load(None)
+    memcpy = libc.func("void *memcpy(void *dst, const void *src, size_t n)")
+    room = offset + struct.calcsize(code) * max(len(values), 1)
+    block: Any = koffi.alloc("uint8_t", room) if as_pointer else bytearray(room)
+    packed = struct.pack(f"<{len(values)}{code}", *values)
+    memcpy(koffi.as_(koffi.address(block) + offset, "void *"), packed, len(packed))
+
+    expect: Any = list(values[:count]) if count is not None else values[0]
+    if count is None:
+        assert koffi.decode(block, offset, spec) == expect
+    else:
+        assert koffi.decode(block, offset, spec, count) == expect
+    assert koffi.decode(block, spec, count, offset=offset) == expect
+
+    reversed_values = list(reversed(values))
+    if count is None:
+        koffi.encode(block, offset, spec, reversed_values[0])
+    else:
+        koffi.encode(block, offset, spec, reversed_values[:count], count)
+    seen = bytearray(room)
+    memcpy(seen, koffi.as_(koffi.address(block), "void *"), room)
+    n = 1 if count is None else count
+    want = struct.pack(f"<{n}{code}", *reversed_values[:n])
+    assert bytes(seen[offset:offset + len(want)]) == want
+    if as_pointer:
+        koffi.free(block)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda p: koffi.decode(p, -4, "int"), ValueError, "Offset must be >= 0"),
+    (lambda p: koffi.decode(p, 16, "int"), ValueError, "outside the 16-byte block"),
+    (lambda p: koffi.decode(p, 4, "int", 4), ValueError, "outside the 16-byte block"),
+    (lambda p: koffi.decode(p, 4, "int", 2.0), TypeError, "count must be an int"),
+    (lambda p: koffi.encode(p, 4, "int"), TypeError, "missing the value"),
+    (lambda p: koffi.encode(p, "int"), TypeError, "missing 1 required positional"),
+    (lambda p: koffi.encode(p, 12, "int", [1, 2], 2), ValueError, "outside the 16-byte block"),
+    (lambda p: koffi.decode(p, True, "int"), TypeError, "Unexpected bool value"),
+])
+def test_koffi_offset_second_spelling_misuse(call: Callable[[Any], object], error: type,
+                                             message: str) -> None:
+    p = koffi.alloc("int", 4)
+    try:
+        with pytest.raises(error, match=message):
+            call(p)
+    finally:
+        koffi.free(p)
