@@ -23,7 +23,7 @@ from koffi_typed.declarations import (
 from koffi_typed.errors import Error, LoadError, ParseError
 from koffi_typed.functions import Function, function_address, function_at
 from koffi_typed.heap import alloc, free
-from koffi_typed.library import Library, load
+from koffi_typed.library import Library, extension, load
 from koffi_typed.memory import address, decode, encode, view
 from koffi_typed.pointer import Cast, Pointer, as_
 from koffi_typed.records import pack, struct, union
@@ -44,14 +44,14 @@ from koffi_typed.typesystem import (
 from koffi_typed.typesystem import resolve_type as type
 
 __all__ = [
-    "ZERO", "Argument", "CallFuture", "Cast", "Direction", "Error", "Function", "FunctionInfo",
-    "Library", "LoadError", "Member", "ParseError", "Pointer", "Ptr", "Record", "Type", "abi",
-    "address", "alias",
+    "ZERO", "Argument", "CallFuture", "Cast", "Direction", "Error", "Function",
+    "FunctionInfo", "Library", "LibraryHandle", "LoadError", "Member", "ParseError",
+    "Pointer", "Ptr", "Record", "Type", "TypeObject", "abi", "address", "alias",
     "alignof", "alloc", "array", "as_", "c", "call", "compiled", "config", "decode",
-    "disposable", "encode", "enumeration", "errno", "free", "inout", "introspect", "load",
-    "offsetof", "opaque", "os", "out", "pack", "pointer", "proto", "register", "reset", "resolve",
-    "sizeof", "unregister",
-    "stats", "struct", "type", "types", "union", "version", "view",
+    "disposable", "encode", "enumeration", "errno", "extension", "free", "inout",
+    "introspect", "load", "offsetof", "opaque", "os", "out", "pack", "pointer", "proto",
+    "register", "reset", "resolve", "sizeof", "unregister", "stats", "struct", "type",
+    "types", "union", "version", "view",
 ]
 
 version = "0.1.0"
@@ -67,6 +67,10 @@ compiled: bool = _codec.__file__ is not None and not _codec.__file__.endswith(".
 
 resolve = type
 introspect = type
+
+#: Koffi's names for the library and type classes (``isinstance(x, koffi.TypeObject)``).
+LibraryHandle = Library
+TypeObject = Type
 
 #: ``koffi.call``'s functions by (address, id of the prototype), with the prototype.
 _calls: dict[tuple[int, int], tuple[Type, Function[..., Any]]] = {}

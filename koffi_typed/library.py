@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import _ctypes
 import ctypes
+import dataclasses
 import os
 import sys
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
 from koffi_typed.callplan import Plan
+from koffi_typed.cparser import CONVENTIONS
 from koffi_typed.declarations import (
     FunctionInfo,
     classic_declaration,
@@ -29,6 +32,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 RTLD_DEEPBIND = getattr(os, "RTLD_DEEPBIND", 0)
 _pending: set[_Closer] = set()  # closers waiting for in-flight calls
+
+
+#: The file name extension of shared libraries on this platform (Koffi's ``koffi.extension``).
+extension: str = ".dll" if sys.platform == "win32" else (
+    ".dylib" if sys.platform == "darwin" else ".so")
 
 
 class Library:
@@ -61,8 +69,8 @@ class Library:
         return ctypes.cast(symbol, ctypes.c_void_p).value or 0
 
     def func(self, *args: Any, release_gil: bool = True) -> Function[..., Any]:
-        """Declare a function: ``func('int abs(int x)')``, ``func(name, result, [params])`` or
-        ``func(convention, name, result, [params])``.
+        """Declare a function: ``func('int abs(int x)')``, ``func(name, result, [params])``,
+        ``func(convention, name, result, [params])`` or ``func(convention, 'int f(int)')``.
 
         ``release_gil=False`` keeps the GIL during each call: cheaper for short calls, but
         other Python threads wait until C returns, and C must not call back into Python from
@@ -70,11 +78,39 @@ class Library:
         """
         if len(args) == 1 and isinstance(args[0], str):
             info = parse_declaration(args[0])
+        elif len(args) == 2 and args[0] in CONVENTIONS and isinstance(args[1], str):
+            info = parse_declaration(args[1])
+            if info.convention not in (None, args[0]):
+                raise ValueError(f"{info.name}(): declared {info.convention}, but "
+                                 f"{args[0]} given")
+            info = dataclasses.replace(info, convention=args[0])
         else:
             info = classic_declaration(args)
         if info.name is None:
             raise TypeError("A function declared on a library needs a name")
         return self._declare(info, release_gil)
+
+    def _shorthand(self, convention: str, args: tuple[Any, ...], release_gil: bool
+                   ) -> Function[..., Any]:
+        warnings.warn(f"lib.{convention[2:]}(...) is deprecated (as in Koffi); use "
+                      f"lib.func('{convention}', ...)", DeprecationWarning, stacklevel=3)
+        return self.func(convention, *args, release_gil=release_gil)
+
+    def cdecl(self, *args: Any, release_gil: bool = True) -> Function[..., Any]:
+        """Deprecated (Koffi 2.7): ``lib.func('__cdecl', ...)``."""
+        return self._shorthand("__cdecl", args, release_gil)
+
+    def stdcall(self, *args: Any, release_gil: bool = True) -> Function[..., Any]:
+        """Deprecated (Koffi 2.7): ``lib.func('__stdcall', ...)``."""
+        return self._shorthand("__stdcall", args, release_gil)
+
+    def fastcall(self, *args: Any, release_gil: bool = True) -> Function[..., Any]:
+        """Deprecated (Koffi 2.7): ``lib.func('__fastcall', ...)``."""
+        return self._shorthand("__fastcall", args, release_gil)
+
+    def thiscall(self, *args: Any, release_gil: bool = True) -> Function[..., Any]:
+        """Deprecated (Koffi 2.7): ``lib.func('__thiscall', ...)``."""
+        return self._shorthand("__thiscall", args, release_gil)
 
     def _declare(self, info: FunctionInfo, release_gil: bool) -> Function[Any, Any]:
         assert info.name is not None

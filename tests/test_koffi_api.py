@@ -206,6 +206,53 @@ def test_missing_symbol_names_the_library(c_library: Callable[[str], Path]) -> N
         koffi.load(None).func("int NoSuchFunc(void)")
 
 
+# ------------------------------------------------------------------ Koffi's other spellings
+
+CONVENTIONS = ["__cdecl", "__stdcall", "__fastcall", "__thiscall"]
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize("form", ["prototype", "classic"])
+def test_convention_shorthands_are_deprecated_spellings_of_func(
+        c_library: Callable[[str], Path], convention: str, form: str) -> None:
+    """Koffi's ``lib.stdcall(...)`` (and cdecl, fastcall, thiscall) warn, as Koffi's do, and
+    declare what ``lib.func(convention, ...)`` declares; conventions only differ on x86, so
+    the call itself works here on every host."""
+    lib = koffi.load(c_library("sync"))
+    args: tuple[object, ...] = (("int32_t ThroughInt32(int32_t x)",) if form == "prototype"
+                                else ("ThroughInt32", "int32_t", ["int32_t"]))
+    shorthand = getattr(lib, convention[2:])
+    with pytest.warns(DeprecationWarning, match=rf"lib\.{convention[2:]}\(\.\.\.\) is "
+                                                rf"deprecated.*lib\.func\('{convention}'"):
+        declared = shorthand(*args)
+    plain = lib.func(convention, *args)
+    assert declared.info == plain.info and declared.info.convention == convention
+    for value in (0, -7, 2**31 - 1, -(2**31)):
+        assert declared(value) == plain(value) == value
+    with pytest.raises(OverflowError, match="ThroughInt32"):
+        declared(2**31)
+
+
+def test_convention_with_a_prototype_string(c_library: Callable[[str], Path]) -> None:
+    lib = koffi.load(c_library("sync"))
+    f = lib.func("__stdcall", "int32_t ThroughInt32(int32_t x)")
+    assert f.info.convention == "__stdcall" and f(5) == 5
+    same = lib.func("__stdcall", "int32_t __stdcall ThroughInt32(int32_t x)")
+    assert same.info == f.info
+    with pytest.raises(ValueError, match=r"ThroughInt32\(\): declared __stdcall, but "
+                                         r"__cdecl given"):
+        lib.func("__cdecl", "int32_t __stdcall ThroughInt32(int32_t x)")
+    with pytest.raises(ValueError, match="Unknown calling convention '__pascal'"):
+        lib.func("__pascal", "ThroughInt32", "int32_t", ["int32_t"])
+
+
+def test_koffi_names_for_classes_and_extension(c_library: Callable[[str], Path]) -> None:
+    lib = koffi.load(c_library("sync"))
+    assert isinstance(lib, koffi.LibraryHandle) and koffi.LibraryHandle is koffi.Library
+    assert isinstance(koffi.type("int"), koffi.TypeObject) and koffi.TypeObject is koffi.Type
+    assert koffi.extension == ".so" and str(c_library("sync")).endswith(koffi.extension)
+
+
 @pytest.mark.parametrize("decl", [
     "void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))",
     "int apply(int (*)(int), int x)",
