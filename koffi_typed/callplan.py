@@ -91,6 +91,7 @@ class Plan:
         self.name = info.name or "<anonymous>"
         self.release_gil = release_gil
         host = host_name()
+        check_convention(host, info)
         types = [a.type for a in info.arguments] + [info.result]
         self.lowered = needs_plan(host, info, types)
         placements: Any = abi.classify(info) if self.lowered else None
@@ -295,6 +296,29 @@ def _sysv_tail(shape: Shape, placements: Any) -> None:
             conv.lead = (p.stack_offset - end) // 8
         end = p.stack_offset + p.stack_size
     shape.tail_fill = len(_SYSV_GPRS) - used
+
+
+def check_convention(host: str, info: FunctionInfo) -> None:
+    """Refuse a 32-bit x86 ``__fastcall``/``__thiscall`` function that takes arguments in
+    registers: ctypes calls every function pointer as cdecl, so ECX and EDX would hold
+    garbage and the callee would read wrong values. ``__stdcall`` (and these conventions
+    when nothing goes in a register) is safe: the callee popping its arguments is harmless,
+    as libffi restores the stack pointer from its frame after the call."""
+    if host not in ("x86_cdecl", "x86_win") or info.variadic \
+            or info.convention not in ("__fastcall", "__thiscall"):
+        return
+    plan = abi.classify(info)
+    labels = plan.names or tuple(f"argument {i + 1}" for i in range(len(plan.arguments)))
+    in_registers = [f"{label or f'argument {i + 1}'} in {p.registers[0]}"
+                    for i, (label, p) in enumerate(zip(labels, plan.arguments))
+                    if p.kind == "reg"]
+    if plan.result.kind == "sret" and plan.result.registers:
+        in_registers.append(f"the result's hidden pointer in {plan.result.registers[0]}")
+    if in_registers:
+        raise NotImplementedError(
+            f"{info.name or '<anonymous>'}(): {info.convention} passes "
+            f"{', '.join(in_registers)}, which ctypes (cdecl only) cannot set; call it through a "
+            "cdecl wrapper written in C")
 
 
 def mark_register_ints(info: FunctionInfo, converters: list[Any],
