@@ -11,7 +11,7 @@ import inspect
 import itertools
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from koffi_typed.cparser import (
@@ -182,6 +182,17 @@ def _annotation_readonly(annotation: object) -> bool:
                for meta in getattr(annotation, "__metadata__", ()))
 
 
+def convention_declaration(convention: str, text: str, *,
+                           require_name: bool = True) -> FunctionInfo:
+    """Koffi's ``(convention, 'prototype')`` form: the prototype, with ``convention`` (which
+    the prototype may repeat, not contradict)."""
+    info = parse_declaration(text, require_name=require_name)
+    if info.convention not in (None, convention):
+        raise ValueError(f"{info.name or '<anonymous>'}(): declared {info.convention}, but "
+                         f"{convention} given")
+    return replace(info, convention=convention)
+
+
 def classic_declaration(args: Sequence[object]) -> FunctionInfo:
     """A `FunctionInfo` from Koffi's ``(convention?, name, result, [params])`` form."""
     items = list(args)
@@ -304,6 +315,8 @@ def proto(*args: object) -> Type:
     """
     if len(args) == 1 and isinstance(args[0], str):
         info = parse_declaration(args[0], require_name=False)
+    elif len(args) == 2 and args[0] in CONVENTIONS and isinstance(args[1], str):
+        info = convention_declaration(str(args[0]), args[1], require_name=False)
     else:
         items = list(args)
         if len(items) == 2 or (len(items) == 3 and items[0] in CONVENTIONS):

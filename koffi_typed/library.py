@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import _ctypes
 import ctypes
-import dataclasses
 import os
 import sys
 import threading
@@ -18,6 +17,7 @@ from koffi_typed.cparser import CONVENTIONS
 from koffi_typed.declarations import (
     FunctionInfo,
     classic_declaration,
+    convention_declaration,
     parse_declaration,
     typed_declaration,
 )
@@ -79,11 +79,7 @@ class Library:
         if len(args) == 1 and isinstance(args[0], str):
             info = parse_declaration(args[0])
         elif len(args) == 2 and args[0] in CONVENTIONS and isinstance(args[1], str):
-            info = parse_declaration(args[1])
-            if info.convention not in (None, args[0]):
-                raise ValueError(f"{info.name}(): declared {info.convention}, but "
-                                 f"{args[0]} given")
-            info = dataclasses.replace(info, convention=args[0])
+            info = convention_declaration(args[0], args[1])
         else:
             info = classic_declaration(args)
         if info.name is None:

@@ -101,6 +101,7 @@ from mypy.types import (
 )
 
 from koffi_typed.cparser import (
+    CONVENTIONS,
     MAX_PARAMETERS,
     Prototype,
     TypeExpr,
@@ -627,6 +628,10 @@ def _literal_prototype(ctx: MethodContext | FunctionContext) -> tuple[str, Conte
                 and isinstance(lit.last_known_value.value, str):
             return lit.last_known_value.value, arg
         return None
+    # Koffi's (convention, prototype)
+    if len(args) == 2 and isinstance(args[0], StrExpr) and args[0].value in CONVENTIONS \
+            and isinstance(args[1], StrExpr):
+        return args[1].value, args[1]
     # Classic form: (convention?, name, result, [params])
     if len(args) == 4 and isinstance(args[0], StrExpr):
         args = args[1:]

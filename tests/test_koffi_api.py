@@ -242,6 +242,12 @@ def test_convention_with_a_prototype_string(c_library: Callable[[str], Path]) ->
     with pytest.raises(ValueError, match=r"ThroughInt32\(\): declared __stdcall, but "
                                          r"__cdecl given"):
         lib.func("__cdecl", "int32_t __stdcall ThroughInt32(int32_t x)")
+    proto = koffi.proto("__stdcall", "int32_t CvProtoK(int32_t x)")
+    assert proto.proto.convention == "__stdcall" and koffi.type("CvProtoK") is proto
+    anonymous = koffi.proto("__fastcall", "int (int)")
+    assert anonymous.proto.convention == "__fastcall" and anonymous.proto.name is None
+    with pytest.raises(ValueError, match="declared __stdcall, but __thiscall given"):
+        koffi.proto("__thiscall", "int __stdcall CvProtoK2(int)")
     with pytest.raises(ValueError, match="Unknown calling convention '__pascal'"):
         lib.func("__pascal", "ThroughInt32", "int32_t", ["int32_t"])
 

@@ -114,6 +114,9 @@ Packed2 = koffi.struct("Packed2", {"a": "uint8_t", "b": "int32_t"}, pack=1)
 reveal_type(Packed2)  # N: Revealed type is "def (a: int =, b: int =) -> prototypes.Packed2"
 Twice = koffi.struct("Twice", {"a": "int", "a": "double"})  # noqa: F601 # E: Duplicate member "a" in record "Twice"  [koffi-decl]
 out_int = lib.func("void out_int(_Out_ int n)")  # E: Unexpected int type for an _Out_ parameter, expected a pointer or string type in C prototype "void out_int(_Out_ int n)"  [koffi-decl]
+abs_conv = lib.func("__stdcall", "int abs(int x)")
+reveal_type(abs_conv)  # N: Revealed type is "koffi_typed.functions.Function[[int], int]"
+bad_conv = lib.func("__cdecl", "int abs(gadget_t x)")  # E: Unknown C type "gadget_t" in C prototype "int abs(gadget_t x)"  [koffi-decl]
 
 
 @lib.function("labs", release_gil=False)
