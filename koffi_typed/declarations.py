@@ -199,7 +199,7 @@ def classic_declaration(args: Sequence[object]) -> FunctionInfo:
     convention = None
     if len(items) == 4:
         convention = items.pop(0)
-        if convention not in CONVENTIONS:
+        if not isinstance(convention, str) or convention not in CONVENTIONS:
             raise ValueError(f"Unknown calling convention {convention!r}")
     if len(items) != 3 or not isinstance(items[2], (list, tuple)):
         raise TypeError("expected (name, result, [parameters]) or (convention, name, result, "
@@ -315,12 +315,14 @@ def proto(*args: object) -> Type:
     """
     if len(args) == 1 and isinstance(args[0], str):
         info = parse_declaration(args[0], require_name=False)
-    elif len(args) == 2 and args[0] in CONVENTIONS and isinstance(args[1], str):
+    elif len(args) == 2 and isinstance(args[0], str) and args[0] in CONVENTIONS \
+            and isinstance(args[1], str):
         info = convention_declaration(str(args[0]), args[1], require_name=False)
     else:
         items = list(args)
-        if len(items) == 2 or (len(items) == 3 and items[0] in CONVENTIONS):
-            items.insert(1 if items[0] in CONVENTIONS else 0, None)
+        convention = isinstance(items[0], str) and items[0] in CONVENTIONS if items else False
+        if len(items) == 2 or (len(items) == 3 and convention):
+            items.insert(1 if convention else 0, None)
         info = classic_declaration(items)
     t = _prototype_type(info)
     if info.name:

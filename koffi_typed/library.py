@@ -78,7 +78,8 @@ class Library:
         """
         if len(args) == 1 and isinstance(args[0], str):
             info = parse_declaration(args[0])
-        elif len(args) == 2 and args[0] in CONVENTIONS and isinstance(args[1], str):
+        elif len(args) == 2 and isinstance(args[0], str) and args[0] in CONVENTIONS \
+                and isinstance(args[1], str):
             info = convention_declaration(args[0], args[1])
         else:
             info = classic_declaration(args)

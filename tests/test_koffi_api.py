@@ -248,6 +248,15 @@ def test_convention_with_a_prototype_string(c_library: Callable[[str], Path]) ->
     assert anonymous.proto.convention == "__fastcall" and anonymous.proto.name is None
     with pytest.raises(ValueError, match="declared __stdcall, but __thiscall given"):
         koffi.proto("__thiscall", "int __stdcall CvProtoK2(int)")
+    for bad in ({}, ["__cdecl"], 3, None, b"__cdecl"):  # never "unhashable type"
+        with pytest.raises(ValueError, match="Unknown calling convention"):
+            lib.func(bad, "ThroughInt32", "int32_t", ["int32_t"])
+        with pytest.raises(TypeError, match=r"expected \(name, result, \[parameters\]\)"):
+            lib.func(bad, "int32_t ThroughInt32(int32_t x)")
+        if bad is not None:  # proto(None, result, [params]) is an anonymous prototype
+            with pytest.raises((TypeError, ValueError)) as caught:
+                koffi.proto(bad, "int", ["int"])
+            assert "unhashable" not in str(caught.value)
     with pytest.raises(ValueError, match="Unknown calling convention '__pascal'"):
         lib.func("__pascal", "ThroughInt32", "int32_t", ["int32_t"])
 
