@@ -34,7 +34,8 @@ from koffi_typed.typesystem import (
 )
 
 __all__ = ["Argument", "Direction", "FunctionInfo", "classic_declaration", "inout", "out",
-           "parse_declaration", "proto", "prototype_info", "typed_declaration"]
+           "parse_declaration", "proto", "prototype_info", "string_declaration",
+           "typed_declaration"]
 
 
 
@@ -182,11 +183,22 @@ def _annotation_readonly(annotation: object) -> bool:
                for meta in getattr(annotation, "__metadata__", ()))
 
 
-def convention_declaration(convention: str, text: str, *,
-                           require_name: bool = True) -> FunctionInfo:
-    """Koffi's ``(convention, 'prototype')`` form: the prototype, with ``convention`` (which
-    the prototype may repeat, not contradict)."""
-    info = parse_declaration(text, require_name=require_name)
+def is_convention(value: object) -> bool:
+    """Whether ``value`` names a calling convention (``'__stdcall'``...)."""
+    return isinstance(value, str) and value in CONVENTIONS
+
+
+def string_declaration(args: Sequence[object], *,
+                       require_name: bool = True) -> FunctionInfo | None:
+    """A `FunctionInfo` from the prototype-string forms, ``('int f(int)')`` and Koffi's
+    ``(convention, 'int f(int)')`` (the prototype may repeat the convention, not contradict
+    it); ``None`` for the classic forms."""
+    if len(args) == 1 and isinstance(args[0], str):
+        return parse_declaration(args[0], require_name=require_name)
+    if len(args) != 2 or not is_convention(args[0]) or not isinstance(args[1], str):
+        return None
+    convention = str(args[0])
+    info = parse_declaration(args[1], require_name=require_name)
     if info.convention not in (None, convention):
         raise ValueError(f"{info.name or '<anonymous>'}(): declared {info.convention}, but "
                          f"{convention} given")
@@ -199,7 +211,7 @@ def classic_declaration(args: Sequence[object]) -> FunctionInfo:
     convention = None
     if len(items) == 4:
         convention = items.pop(0)
-        if not isinstance(convention, str) or convention not in CONVENTIONS:
+        if not is_convention(convention):
             raise ValueError(f"Unknown calling convention {convention!r}")
     if len(items) != 3 or not isinstance(items[2], (list, tuple)):
         raise TypeError("expected (name, result, [parameters]) or (convention, name, result, "
@@ -313,14 +325,12 @@ def proto(*args: object) -> Type:
     write the type inline as C does (``int (*cmp)(const void *, const void *)``): that makes
     an anonymous prototype named ``<anonymous_N>``, as does ``proto`` without a name.
     """
-    if len(args) == 1 and isinstance(args[0], str):
-        info = parse_declaration(args[0], require_name=False)
-    elif len(args) == 2 and isinstance(args[0], str) and args[0] in CONVENTIONS \
-            and isinstance(args[1], str):
-        info = convention_declaration(str(args[0]), args[1], require_name=False)
+    found = string_declaration(args, require_name=False)
+    if found is not None:
+        info = found
     else:
         items = list(args)
-        convention = isinstance(items[0], str) and items[0] in CONVENTIONS if items else False
+        convention = bool(items) and is_convention(items[0])
         if len(items) == 2 or (len(items) == 3 and convention):
             items.insert(1 if convention else 0, None)
         info = classic_declaration(items)

@@ -13,12 +13,10 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
 from koffi_typed.callplan import Plan
-from koffi_typed.cparser import CONVENTIONS
 from koffi_typed.declarations import (
     FunctionInfo,
     classic_declaration,
-    convention_declaration,
-    parse_declaration,
+    string_declaration,
     typed_declaration,
 )
 from koffi_typed.errors import Error, LoadError
@@ -76,13 +74,7 @@ class Library:
         other Python threads wait until C returns, and C must not call back into Python from
         another thread meanwhile (it would wait forever). Calls release it by default.
         """
-        if len(args) == 1 and isinstance(args[0], str):
-            info = parse_declaration(args[0])
-        elif len(args) == 2 and isinstance(args[0], str) and args[0] in CONVENTIONS \
-                and isinstance(args[1], str):
-            info = convention_declaration(args[0], args[1])
-        else:
-            info = classic_declaration(args)
+        info = string_declaration(args) or classic_declaration(args)
         if info.name is None:
             raise TypeError("A function declared on a library needs a name")
         return self._declare(info, release_gil)
