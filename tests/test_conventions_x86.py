@@ -31,7 +31,10 @@ SCALARS = {"int8_t": (8, True), "uint8_t": (8, False), "int16_t": (16, True),
            "uint16_t": (16, False), "int32_t": (32, True), "uint32_t": (32, False),
            "int64_t": (64, True), "uint64_t": (64, False), "float": (None, True),
            "double": (None, True)}
-RECORDS = {"CvPair": "int32_t a; int32_t b;", "CvOne": "double d;", "CvByte": "uint8_t c;"}
+# Argument records, and the result record returned through the hidden pointer.
+RECORDS = {"CvPair": {"a": "int32_t", "b": "int32_t"}, "CvOne": {"d": "double"},
+           "CvByte": {"c": "uint8_t"}}
+ALL_RECORDS = {**RECORDS, "CvTriple": {"a": "int32_t", "b": "int32_t", "c": "int32_t"}}
 RESULTS = ["int32_t", "int64_t", "double", "CvTriple"]
 MASK = (1 << 64) - 1
 N_SIGNATURES = 160
@@ -81,9 +84,10 @@ def c_term(t: str, expr: str) -> str:
 
 
 def render(sigs: list[Sig]) -> str:
-    lines = ["#include <stdint.h>",
-             *(f"typedef struct {{ {body} }} {name};" for name, body in RECORDS.items()),
-             "typedef struct { int32_t a; int32_t b; int32_t c; } CvTriple;"]
+    lines = ["#include <stdint.h>"]
+    for name, members in ALL_RECORDS.items():
+        body = " ".join(f"{t} {m};" for m, t in members.items())
+        lines.append(f"typedef struct {{ {body} }} {name};")
     for s in sigs:
         lines.append(s.c_decl() + " {")
         lines.append("    uint64_t h = 7;")
@@ -152,9 +156,8 @@ DRIVER = """
 import json, sys
 sys.path.insert(0, {repo!r})
 import koffi_typed as koffi
-for name, body in {records!r}.items():
-    koffi.struct(name, dict((m.split()[1].rstrip(';'), m.split()[0]) for m in body.split(';') if m.strip()))
-koffi.struct("CvTriple", {{"a": "int32_t", "b": "int32_t", "c": "int32_t"}})
+for name, members in {records!r}.items():
+    koffi.struct(name, members)
 lib = koffi.load({library!r})
 out = {{}}
 for decl, name, args in {calls!r}:
@@ -182,7 +185,7 @@ def test_x86_conventions_match_gcc_or_are_refused(tmp_path: Path) -> None:
     rnd = random.Random(0xC0DE)
     calls = [(s.koffi_decl(), s.name, values(s, rnd)) for s in sigs]
     script = tmp_path / "driver.py"
-    script.write_text(DRIVER.format(repo=str(cbuild.REPO_ROOT), records=RECORDS,
+    script.write_text(DRIVER.format(repo=str(cbuild.REPO_ROOT), records=ALL_RECORDS,
                                     library=str(library), calls=calls))
     proc = subprocess.run([*foreign_python("i386", root), "-I", str(script)],
                           capture_output=True, text=True, timeout=300)
@@ -190,10 +193,8 @@ def test_x86_conventions_match_gcc_or_are_refused(tmp_path: Path) -> None:
     assert proc.returncode == 0 and line is not None, proc.stderr[-3000:]
     results = json.loads(line[len("CONV-RESULT "):])
 
-    for name, body in RECORDS.items():  # the same records on the host, for the x86 plans
-        koffi.struct(name, dict((m.split()[1].rstrip(";"), m.split()[0])
-                                for m in body.split(";") if m.strip()))
-    koffi.struct("CvTriple", {"a": "int32_t", "b": "int32_t", "c": "int32_t"})
+    for name, members in ALL_RECORDS.items():  # the same records here, for the x86 plans
+        koffi.struct(name, members)
     wrong, tally = [], {"ok": 0, "refused": 0, "ok fastcall/thiscall": 0}
     for (decl, name, args), sig in zip(calls, sigs):
         status, got = results[name]
